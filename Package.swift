@@ -1,0 +1,136 @@
+// swift-tools-version:6.1
+//
+// ColModernVBert embedding service: model on libtorch, FastCGI worker pool behind nginx.
+// See ARCHITECTURE.md for the module map.
+import Foundation
+import PackageDescription
+
+// MARK: - libtorch location
+//
+// `LIBTORCH` (a folder with include/ and lib/) overrides the default, which is the
+// official CPU wheel that scripts/setup.sh installs into .deps/ (linked as .deps/libtorch).
+let packageDir = Context.packageDirectory
+let environment = ProcessInfo.processInfo.environment
+let libtorch = environment["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(packageDir)/.deps/libtorch"
+let libtorchLib = "\(libtorch)/lib"
+let hasCUDA = FileManager.default.fileExists(atPath: "\(libtorchLib)/libtorch_cuda.so")
+
+var torchLinkerFlags: [String] = ["-L\(libtorchLib)", "-Xlinker", "-rpath", "-Xlinker", libtorchLib]
+if hasCUDA {
+    // Nothing references libtorch_cuda symbolically; keep it so its CUDA backend registers.
+    torchLinkerFlags += ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed"]
+}
+torchLinkerFlags += ["-ltorch", "-ltorch_cpu", "-lc10"]
+
+// MARK: - Targets
+
+let swiftSettings: [SwiftSetting] = []
+
+var targets: [Target] = [
+    // C++ bridge: a plain-C API over libtorch. No C++ exception crosses it.
+    .target(
+        name: "CTorch",
+        cxxSettings: [
+            .unsafeFlags([
+                "-I\(libtorch)/include",
+                "-I\(libtorch)/include/torch/csrc/api/include",
+                "-D_GLIBCXX_USE_CXX11_ABI=1",
+                "-O2",
+                "-Wno-deprecated-declarations",
+            ] + (hasCUDA ? ["-DCTORCH_WITH_CUDA=1"] : [])),
+        ],
+        linkerSettings: [.unsafeFlags(torchLinkerFlags)]
+    ),
+    // Swift tensor API over CTorch, owning handles.
+    .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
+    // Memory-mapped safetensors reader (single file and sharded).
+    .target(name: "SafeTensors", dependencies: ["Torch"], swiftSettings: swiftSettings),
+
+    // Hugging Face tokenizer.json (byte-level BPE) in pure Swift.
+    .target(name: "Tokenizers", swiftSettings: swiftSettings),
+    // Image decoding through system codec libraries.
+    .target(
+        name: "CImageCodecs",
+        linkerSettings: [
+            .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"),
+            .linkedLibrary("gif"), .linkedLibrary("tiff"),
+        ]
+    ),
+    // Decoding to RGB (Pillow semantics) and Idefics3 image preprocessing.
+    .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: swiftSettings),
+    // Queries and images to model inputs: prompts, tokenization, tiling.
+    .target(name: "Processing", dependencies: ["Tokenizers", "Imaging"], swiftSettings: swiftSettings),
+    // The ColModernVBert model (ModernBERT + SigLIP + connector + projection) over Torch.
+    .target(name: "ColModernVBert", dependencies: ["Torch", "SafeTensors"], swiftSettings: swiftSettings),
+
+    // libcurl shim (curl_easy_setopt is variadic and cannot be called from Swift).
+    .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+    // Hugging Face hub download into the huggingface_hub cache layout.
+    .target(name: "Hub", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+
+    // libfcgi (fcgiapp.h).
+    .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
+    // FastCGI responder loop, HTTP request/response, multipart, JSON helpers.
+    .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
+
+    // HTTP routes of the embedding API, the worker and the master (process pool).
+    .target(
+        name: "EmbeddingService",
+        dependencies: [
+            "Torch", "ColModernVBert", "Processing", "Hub", "FastCGI",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+        name: "colmodernvbert",
+        dependencies: [
+            "EmbeddingService",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+
+    .testTarget(name: "TorchTests", dependencies: ["Torch"], swiftSettings: swiftSettings),
+    .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Torch"], swiftSettings: swiftSettings),
+    .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: swiftSettings),
+    .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
+    .testTarget(name: "ProcessingTests", dependencies: ["Processing"], swiftSettings: swiftSettings),
+    .testTarget(name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch"], swiftSettings: swiftSettings),
+    .testTarget(name: "HubTests", dependencies: ["Hub"], swiftSettings: swiftSettings),
+    .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
+    .testTarget(name: "EmbeddingServiceTests", dependencies: ["EmbeddingService"], swiftSettings: swiftSettings),
+]
+
+// MARK: - Development filter
+//
+// `PACKAGE_TARGETS=Tokenizers,TokenizersTests` keeps only those targets and what they
+// depend on, so one module can be built and tested while others are mid-change.
+// Unset (CI, the README commands): everything.
+var products: [Product] = [.executable(name: "colmodernvbert", targets: ["colmodernvbert"])]
+if let only = environment["PACKAGE_TARGETS"], !only.isEmpty {
+    let byName = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0) })
+    var keep = Set<String>()
+    var pending = only.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+    while let name = pending.popLast() {
+        guard let target = byName[name], keep.insert(name).inserted else { continue }
+        for dependency in target.dependencies {
+            if case .byNameItem(let dep, _) = dependency { pending.append(dep) }
+            if case .targetItem(let dep, _) = dependency { pending.append(dep) }
+        }
+    }
+    targets = targets.filter { keep.contains($0.name) }
+    products = keep.contains("colmodernvbert") ? products : []
+}
+
+let package = Package(
+    name: "colmodernvbert",
+    platforms: [.macOS(.v14)],
+    products: products,
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: targets,
+    cxxLanguageStandard: .cxx17
+)

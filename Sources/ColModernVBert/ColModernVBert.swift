@@ -1,0 +1,1 @@
+// ColModernVBert module (in progress)

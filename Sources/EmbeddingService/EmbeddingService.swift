@@ -1,0 +1,1 @@
+// EmbeddingService module (in progress)
