@@ -63,8 +63,9 @@ var targets: [Target] = [
     // The ColModernVBert model (ModernBERT + SigLIP + connector + projection) over Torch.
     .target(name: "ColModernVBert", dependencies: ["Torch", "SafeTensors"], swiftSettings: swiftSettings),
 
-    // libcurl shim (curl_easy_setopt is variadic and cannot be called from Swift).
-    .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+    // libcurl shim (curl_easy_setopt is variadic and cannot be called from Swift), plus
+    // SHA-256 from OpenSSL's libcrypto (already a dependency of Debian's libcurl) for LFS checks.
+    .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]),
     // Hugging Face hub download into the huggingface_hub cache layout.
     .target(name: "Hub", dependencies: ["CCurl"], swiftSettings: swiftSettings),
 
@@ -132,5 +133,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: targets,
-    cxxLanguageStandard: .cxx17
+    cxxLanguageStandard: .cxx20
 )

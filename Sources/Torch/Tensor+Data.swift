@@ -1,0 +1,51 @@
+import CTorch
+
+extension Tensor {
+    /// Copies the elements out in row-major order, converted to `T`'s dtype and moved to
+    /// the CPU first where needed.
+    private func copyOut<T>(as dtype: DType, _: T.Type, zero: T) throws -> [T] {
+        let count = numel
+        var failed = false
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let status = ct_copy_out(handle, dtype.raw, buffer.baseAddress, count * MemoryLayout<T>.stride)
+            if status != 0 {
+                failed = true
+                buffer.initialize(repeating: zero)
+            }
+            initialized = count
+        }
+        if failed { throw TorchError.last() }
+        return values
+    }
+
+    public func floats() throws -> [Float] { try copyOut(as: .float32, Float.self, zero: 0) }
+    public func doubles() throws -> [Double] { try copyOut(as: .float64, Double.self, zero: 0) }
+    public func int64s() throws -> [Int64] { try copyOut(as: .int64, Int64.self, zero: 0) }
+    public func int32s() throws -> [Int32] { try copyOut(as: .int32, Int32.self, zero: 0) }
+    public func bools() throws -> [Bool] { try copyOut(as: .uint8, UInt8.self, zero: 0).map { $0 != 0 } }
+
+    /// The value of a one-element tensor.
+    public func item() throws -> Double {
+        var value = 0.0
+        guard ct_item(handle, &value) == 0 else { throw TorchError.last() }
+        return value
+    }
+
+    /// Borrows the raw bytes of a contiguous CPU tensor without copying; `nil` otherwise.
+    /// The pointer is valid only inside `body`.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard isContiguous, let pointer = ct_data_ptr(handle) else { return nil }
+        return try withExtendedLifetime(self) {
+            try body(UnsafeRawBufferPointer(start: pointer, count: numel * dtype.elementSize))
+        }
+    }
+
+    public func to(_ dtype: DType) throws -> Tensor { try Tensor.make(ct_to(handle, dtype.raw, device.raw)) }
+    public func to(_ device: Device) throws -> Tensor { try Tensor.make(ct_to(handle, dtype.raw, device.raw)) }
+    public func to(_ device: Device, _ dtype: DType) throws -> Tensor {
+        try Tensor.make(ct_to(handle, dtype.raw, device.raw))
+    }
+
+    public func contiguous() throws -> Tensor { try Tensor.make(ct_contiguous(handle)) }
+    public func clone() throws -> Tensor { try Tensor.make(ct_clone(handle)) }
+}
