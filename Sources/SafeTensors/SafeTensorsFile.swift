@@ -8,7 +8,7 @@ import Torch
 public final class SafeTensorsFile: @unchecked Sendable {
     public let path: String
     public let metadata: [String: String]
-    private let mapping: MappedFile
+    let mapping: MappedFile
     private let entries: [String: TensorInfo]
     /// Tensor names in file order.
     public let names: [String]
