@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets up the machine (scripts/setup.sh) and runs every test.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/setup.sh --no-build
+[ -d /opt/swift/usr/bin ] && export PATH=/opt/swift/usr/bin:$PATH
+export COLPALI_TEST_PYTHON="$root/.deps/venv/bin/python"
+swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)'
+test "${PIPESTATUS[0]}" -eq 0
+swift test --skip-build "$@"
