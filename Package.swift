@@ -74,11 +74,14 @@ var targets: [Target] = [
     // FastCGI responder loop, HTTP request/response, multipart, JSON helpers.
     .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
 
+    // The master side of the pool: binds the socket, spawns workers by exec, supervises them.
+    .target(name: "WorkerPool", swiftSettings: swiftSettings),
+
     // HTTP routes of the embedding API, the worker and the master (process pool).
     .target(
         name: "EmbeddingService",
         dependencies: [
-            "Torch", "ColModernVBert", "Processing", "Hub", "FastCGI",
+            "Torch", "ColModernVBert", "Processing", "Hub", "FastCGI", "WorkerPool",
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings
@@ -100,6 +103,7 @@ var targets: [Target] = [
     .testTarget(name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch"], swiftSettings: swiftSettings),
     .testTarget(name: "HubTests", dependencies: ["Hub"], swiftSettings: swiftSettings),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
+    .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool"], swiftSettings: swiftSettings),
     .testTarget(name: "EmbeddingServiceTests", dependencies: ["EmbeddingService"], swiftSettings: swiftSettings),
 ]
 

@@ -1,0 +1,1 @@
+// WorkerPool module (in progress)
