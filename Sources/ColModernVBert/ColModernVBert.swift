@@ -1,1 +1,0 @@
-// ColModernVBert module (in progress)

@@ -1,1 +1,0 @@
-// Hub module (in progress)
