@@ -66,6 +66,10 @@ else
     log "libtorch: $torch_dir"
 fi
 
+# Swagger UI assets for /docs, served from disk (no CDN).
+swagger_dir="$("$venv/bin/python" -c 'import glob, os, swagger_ui_bundle as s; print(sorted(glob.glob(os.path.join(os.path.dirname(s.__file__), "vendor", "swagger-ui-*")))[-1])')"
+ln -sfn "$swagger_dir" .deps/swagger-ui
+
 # 4. Swift build ---------------------------------------------------------------
 if [ -d /opt/swift/usr/bin ] && ! command -v swift >/dev/null; then
     export PATH=/opt/swift/usr/bin:$PATH
