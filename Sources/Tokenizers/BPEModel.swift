@@ -67,7 +67,7 @@ final class BPEModel: Sendable {
     }
 
     /// Appends the ids of one word (raw UTF-8 bytes of a pre-tokenized piece) to `output`.
-    func tokenize(_ word: ArraySlice<UInt8>, into output: inout [Int]) throws {
+    func tokenize(_ word: ArraySlice<UInt8>, into output: inout [Int]) {
         if word.isEmpty { return }
         if ignoreMerges, let id = wordIDs[Array(word)] {
             output.append(id)
@@ -78,13 +78,13 @@ final class BPEModel: Sendable {
             output.append(contentsOf: hit)
             return
         }
-        let ids = try merge(word)
+        let ids = merge(word)
         if cacheable { cache.store(word, ids) }
         output.append(contentsOf: ids)
     }
 
     /// Applies the merges to one word.
-    private func merge(_ word: ArraySlice<UInt8>) throws -> [Int] {
+    private func merge(_ word: ArraySlice<UInt8>) -> [Int] {
         var symbols = SymbolList(capacity: word.count)
         var previousWasUnknown = false
         for byte in word {
@@ -96,9 +96,8 @@ final class BPEModel: Sendable {
                 // Consecutive unknown symbols collapse into one when fuse_unk is set.
                 if !(fuseUnknown && previousWasUnknown) { symbols.append(unknownID) }
                 previousWasUnknown = true
-            } else {
-                throw TokenizerError.symbolNotInVocabulary(ByteLevelAlphabet().string(of: [byte]))
             }
+            // Without an unknown token the reference silently drops the symbol; so do we.
         }
         if symbols.count < 2 { return symbols.ids() }
 

@@ -98,7 +98,7 @@ public struct Tokenizer: Sendable {
     // MARK: - Encoding
 
     /// Token ids of `text`, with the template's special tokens when `addSpecialTokens`.
-    public func encode(_ text: String, addSpecialTokens: Bool = true) throws -> [Int] {
+    public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
         let bytes = Array(text.utf8)
         var ids: [Int] = []
         ids.reserveCapacity(bytes.count / 3 + 4)
@@ -107,7 +107,7 @@ public struct Tokenizer: Sendable {
             case .token(let id):
                 ids.append(id)
             case .text(let range):
-                try encodeUnmatched(Array(bytes[range]), into: &ids)
+                encodeUnmatched(Array(bytes[range]), into: &ids)
             }
         }
         if addSpecialTokens, let postProcessor = definition.postProcessor {
@@ -118,7 +118,7 @@ public struct Tokenizer: Sendable {
 
     /// Normalizes a piece free of raw added tokens, extracts normalized added tokens, and
     /// BPE-encodes the rest word by word.
-    private func encodeUnmatched(_ piece: [UInt8], into ids: inout [Int]) throws {
+    private func encodeUnmatched(_ piece: [UInt8], into ids: inout [Int]) {
         if piece.isEmpty { return }
         var text = piece
         if let normalizer = definition.normalizer {
@@ -130,8 +130,8 @@ public struct Tokenizer: Sendable {
                 ids.append(id)
             case .text(let range):
                 if range.isEmpty { continue }
-                try definition.preTokenizer.split(Array(text[range])) { word in
-                    try definition.model.tokenize(word, into: &ids)
+                definition.preTokenizer.split(Array(text[range])) { word in
+                    definition.model.tokenize(word, into: &ids)
                 }
             }
         }
@@ -142,7 +142,7 @@ public struct Tokenizer: Sendable {
     /// checked on every sequence, special tokens included.
     public func encodeBatch(_ texts: [String], addSpecialTokens: Bool = true, maxLength: Int? = nil) throws -> PaddedBatch {
         let sequences = try texts.map { text -> [Int] in
-            let ids = try encode(text, addSpecialTokens: addSpecialTokens)
+            let ids = encode(text, addSpecialTokens: addSpecialTokens)
             if let maxLength, ids.count > maxLength {
                 throw TokenizerError.sequenceTooLong(length: ids.count, limit: maxLength)
             }

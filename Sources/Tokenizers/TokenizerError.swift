@@ -14,8 +14,6 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case unknownToken(String)
     /// An id passed to `decode` is neither in the vocabulary nor an added token.
     case unknownTokenID(Int)
-    /// A piece of text contains a symbol that is not in the vocabulary and there is no unknown token.
-    case symbolNotInVocabulary(String)
     /// An encoded sequence is longer than the model accepts.
     case sequenceTooLong(length: Int, limit: Int)
     /// Padding was requested but the tokenizer configuration names no pad token.
@@ -33,8 +31,6 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
             return "token \(token) is not in the vocabulary"
         case .unknownTokenID(let id):
             return "token id \(id) is not in the vocabulary"
-        case .symbolNotInVocabulary(let symbol):
-            return "symbol \(symbol.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }.joined(separator: " ")) is not in the vocabulary and there is no unknown token"
         case .sequenceTooLong(let length, let limit):
             return "input is \(length) tokens long, more than the model's limit of \(limit) tokens"
         case .missingPadToken:

@@ -43,7 +43,7 @@ import Tokenizers
     static func mismatches(_ lines: [Line], tokenizer: Tokenizer) throws -> [String] {
         var failures: [String] = []
         for line in lines {
-            let ids = try tokenizer.encode(line.text)
+            let ids = tokenizer.encode(line.text)
             let ok = line.ids.map { $0 == ids } ?? (line.hash == hash(ids))
             if !ok {
                 let expected = line.ids.map { "\($0)" } ?? "hash \(line.hash ?? "?")"
@@ -93,7 +93,7 @@ import Tokenizers
             // Byte search: `String.contains` compares graphemes and misses "[MASK]" + combining mark.
             let bytes = Array(line.text.utf8)
             if Self.containsBytes(bytes, "[MASK]") || Self.containsBytes(bytes, "<rs>") { continue }
-            let ids = try tokenizer.encode(line.text, addSpecialTokens: false)
+            let ids = tokenizer.encode(line.text, addSpecialTokens: false)
             let decoded = try tokenizer.decode(ids)
             #expect(decoded == line.text && Array(decoded.utf8) == Array(line.text.utf8), "line \(line.index + 1): \(line.text.debugDescription) -> \(decoded.debugDescription)")
             checked += 1
