@@ -1,0 +1,184 @@
+import Foundation
+
+/// Where the hub is, where the cache lives, and how patient to be.
+///
+/// Built from the environment with the same variables and precedence as the Python
+/// `huggingface_hub` package (2.x), so that a cache filled by Python tools is found
+/// and ours is found by them.
+public struct HubConfiguration: Sendable, Equatable {
+    /// The public hub; `HF_ENDPOINT` overrides it (mirrors, test servers).
+    public static let defaultEndpoint = "https://huggingface.co"
+
+    /// Base URL of the hub, without a trailing slash.
+    public var endpoint: String
+    /// The hub cache folder (holds `models--ORG--NAME/`), i.e. `HF_HUB_CACHE`.
+    public var cacheDirectory: URL
+    /// Bearer token for private and gated repositories.
+    public var token: String?
+    /// Use the cache only; never touch the network.
+    public var offline: Bool
+    /// Retry schedule for transient failures.
+    public var retry: RetryPolicy
+    /// Limit for establishing a connection.
+    public var connectTimeout: TimeInterval
+    /// Limit for a whole metadata request (API call, HEAD).
+    public var metadataTimeout: TimeInterval
+    /// A download that receives nothing for this long is treated as a broken connection.
+    public var stallTimeout: TimeInterval
+    /// Files at least this large get periodic progress log lines.
+    public var largeFileThreshold: Int64
+    /// Seconds between progress log lines for one large file.
+    public var progressLogInterval: TimeInterval
+    /// How often a process waiting for another's download lock checks again.
+    public var lockPollInterval: TimeInterval
+    /// Sent as User-Agent.
+    public var userAgent: String
+
+    public init(
+        endpoint: String = HubConfiguration.defaultEndpoint,
+        cacheDirectory: URL,
+        token: String? = nil,
+        offline: Bool = false,
+        retry: RetryPolicy = RetryPolicy(),
+        connectTimeout: TimeInterval = 10,
+        metadataTimeout: TimeInterval = 30,
+        stallTimeout: TimeInterval = 60,
+        largeFileThreshold: Int64 = 10 * 1024 * 1024,
+        progressLogInterval: TimeInterval = 5,
+        lockPollInterval: TimeInterval = 0.2,
+        userAgent: String = "colmodernvbert-swift/0.1; hub-client"
+    ) {
+        self.endpoint = HubConfiguration.trimmedEndpoint(endpoint)
+        self.cacheDirectory = cacheDirectory
+        self.token = token
+        self.offline = offline
+        self.retry = retry
+        self.connectTimeout = connectTimeout
+        self.metadataTimeout = metadataTimeout
+        self.stallTimeout = stallTimeout
+        self.largeFileThreshold = largeFileThreshold
+        self.progressLogInterval = progressLogInterval
+        self.lockPollInterval = lockPollInterval
+        self.userAgent = userAgent
+    }
+
+    /// Reads the configuration the way `huggingface_hub` does:
+    ///
+    /// - cache: `HF_HUB_CACHE`, else `HUGGINGFACE_HUB_CACHE`, else `$HF_HOME/hub`, where
+    ///   `HF_HOME` defaults to `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`;
+    ///   `~` and `$VAR` are expanded in HF_HOME and in the final cache path;
+    /// - endpoint: `HF_ENDPOINT` without trailing slashes;
+    /// - token: `HF_TOKEN`, else `HUGGING_FACE_HUB_TOKEN`, else the file at `HF_TOKEN_PATH`
+    ///   (default `$HF_HOME/token`, written by `hf auth login`), whitespace trimmed;
+    /// - offline: `HF_HUB_OFFLINE`, else `TRANSFORMERS_OFFLINE`, true for 1/ON/YES/TRUE.
+    ///
+    /// One deliberate difference: a variable set to the empty string counts as unset
+    /// (Python would use "" as a path).
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> HubConfiguration
+    {
+        let env = EnvironmentReader(environment)
+        let home = env.home
+        let defaultHome = home + "/.cache"
+        let hfHome = env.expand(env["HF_HOME"] ?? ((env["XDG_CACHE_HOME"] ?? defaultHome) + "/huggingface"))
+        let legacyCache = env["HUGGINGFACE_HUB_CACHE"] ?? (hfHome + "/hub")
+        let cache = env.expand(env["HF_HUB_CACHE"] ?? legacyCache)
+
+        let tokenPath = env.expand(env["HF_TOKEN_PATH"] ?? (hfHome + "/token"))
+        let token = cleanToken(env["HF_TOKEN"] ?? env["HUGGING_FACE_HUB_TOKEN"])
+            ?? cleanToken(try? String(contentsOfFile: tokenPath, encoding: .utf8))
+
+        let offlineValue = env["HF_HUB_OFFLINE"] ?? env["TRANSFORMERS_OFFLINE"]
+        return HubConfiguration(
+            endpoint: env["HF_ENDPOINT"] ?? defaultEndpoint,
+            cacheDirectory: URL(fileURLWithPath: cache, isDirectory: true),
+            token: token,
+            offline: isTrue(offlineValue)
+        )
+    }
+
+    /// huggingface_hub's truth test for flags: 1, ON, YES, TRUE in any case.
+    static func isTrue(_ value: String?) -> Bool {
+        guard let value else { return false }
+        return ["1", "ON", "YES", "TRUE"].contains(value.uppercased())
+    }
+
+    static func cleanToken(_ value: String?) -> String? {
+        let joined = value?.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "")
+        guard let trimmed = joined?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else {
+            return nil
+        }
+        return trimmed
+    }
+
+    static func trimmedEndpoint(_ endpoint: String) -> String {
+        var result = Substring(endpoint)
+        while result.hasSuffix("/") { result = result.dropLast() }
+        return String(result)
+    }
+}
+
+/// Environment lookups with `os.path.expanduser` / `os.path.expandvars` semantics.
+struct EnvironmentReader {
+    let values: [String: String]
+
+    init(_ values: [String: String]) { self.values = values }
+
+    /// The value, or nil when unset or empty.
+    subscript(name: String) -> String? {
+        guard let value = values[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    var home: String { self["HOME"] ?? NSHomeDirectory() }
+
+    /// `~` / `~/...` to HOME, then `$NAME` and `${NAME}` to their values; unknown
+    /// variables stay as written, like Python's expandvars.
+    func expand(_ path: String) -> String {
+        expandVariables(expandUser(path))
+    }
+
+    func expandUser(_ path: String) -> String {
+        if path == "~" { return home }
+        if path.hasPrefix("~/") { return home + path.dropFirst() }
+        return path
+    }
+
+    func expandVariables(_ path: String) -> String {
+        guard path.contains("$") else { return path }
+        var output = ""
+        var index = path.startIndex
+        func isNameCharacter(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || c == "_") }
+        while index < path.endIndex {
+            let character = path[index]
+            guard character == "$" else {
+                output.append(character)
+                index = path.index(after: index)
+                continue
+            }
+            let afterDollar = path.index(after: index)
+            if afterDollar < path.endIndex, path[afterDollar] == "{",
+                let close = path[afterDollar...].firstIndex(of: "}")
+            {
+                let name = String(path[path.index(after: afterDollar)..<close])
+                if !name.isEmpty, let value = values[name] {
+                    output += value
+                } else {
+                    output += path[index...close]
+                }
+                index = path.index(after: close)
+                continue
+            }
+            var end = afterDollar
+            while end < path.endIndex, isNameCharacter(path[end]) { end = path.index(after: end) }
+            let name = String(path[afterDollar..<end])
+            if !name.isEmpty, let value = values[name] {
+                output += value
+            } else {
+                output += path[index..<end]
+            }
+            index = end == afterDollar ? afterDollar : end
+        }
+        return output
+    }
+}
