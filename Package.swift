@@ -53,7 +53,7 @@ var targets: [Target] = [
         name: "CImageCodecs",
         linkerSettings: [
             .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"),
-            .linkedLibrary("gif"), .linkedLibrary("tiff"),
+            .linkedLibrary("webpdemux"), .linkedLibrary("gif"), .linkedLibrary("tiff"),
         ]
     ),
     // Decoding to RGB (Pillow semantics) and Idefics3 image preprocessing.

@@ -1,1 +1,0 @@
-// Processing module (in progress)
