@@ -1,0 +1,201 @@
+import CFastCGI
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A FastCGI responder over libfcgi's thread-safe API (`FCGX_Init`, `FCGX_InitRequest`,
+/// `FCGX_Accept_r`, `FCGX_Finish_r`): N accept threads, each serving one request at a
+/// time through the `RequestHandler`, so the process holds up to N requests at once.
+///
+/// ## Stopping without signals
+/// A thread blocked inside `accept()` can only be woken by a connection or a signal,
+/// and `FCGX_ShutdownPending` sets a process-wide flag that can never be cleared. So the
+/// listening socket is made non-blocking and each thread waits in `poll()` on it and on a
+/// wake-up pipe; only when the socket is readable does it call `FCGX_Accept_r`, which then
+/// returns at once (a connection, or `-EAGAIN` when another thread or worker process won
+/// it). `stop()` writes one byte to the pipe: every thread finishes the request it is
+/// serving, sees the pipe readable, and exits; `wait()` joins them. Connections still in
+/// the kernel backlog stay there for other processes sharing the socket.
+///
+/// Non-blocking is a property of the shared socket, so every process accepting on it
+/// must accept this way (all workers of the pool do).
+///
+/// Each connection serves one request and is closed (nginx's default, no
+/// `fastcgi_keep_conn`): a kept connection would tie a thread to an idle peer.
+public final class FastCGIServer: Sendable {
+    public let socket: ListenSocket
+    public let configuration: FastCGIServerConfiguration
+    private let handler: any RequestHandler
+
+    private struct State {
+        var started = false
+        var threads: [pthread_t] = []
+        var inFlight = 0
+        var served = 0
+    }
+
+    private let state = Locked(State())
+    /// Read end polled by accept threads, write end written by `stop()`.
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+
+    public init(socket: ListenSocket, handler: some RequestHandler, configuration: FastCGIServerConfiguration = FastCGIServerConfiguration()) throws(ServerError) {
+        self.socket = socket
+        self.handler = handler
+        self.configuration = configuration
+        var fds: [Int32] = [0, 0]
+        guard cfcgi_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
+            throw .system(call: "pipe2", target: "wake-up pipe", errno: errno)
+        }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+    }
+
+    deinit {
+        Glibc.close(wakeRead)
+        Glibc.close(wakeWrite)
+    }
+
+    /// Requests currently inside the handler or being written.
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+    /// Requests served since start.
+    public var served: Int { state.withLock { $0.served } }
+
+    /// Starts the accept threads and returns.
+    public func start() throws(ServerError) {
+        let rc = FCGX_Init()
+        guard rc == 0 else { throw .libraryInit(code: rc) }
+        let flags = fcntl(socket.fd, F_GETFL)
+        guard flags >= 0, fcntl(socket.fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
+            throw .system(call: "fcntl(O_NONBLOCK)", target: socket.address.description, errno: errno)
+        }
+        let alreadyStarted = state.withLock { current -> Bool in
+            defer { current.started = true }
+            return current.started
+        }
+        guard !alreadyStarted else { throw .alreadyStarted }
+        let count = max(1, configuration.acceptThreads)
+        var threads: [pthread_t] = []
+        for index in 0..<count {
+            do {
+                threads.append(try spawnThread(stackBytes: configuration.threadStackBytes) { [self] in acceptLoop(thread: index) })
+            } catch {
+                // Leave no half-started server: stop and join what did start.
+                stop()
+                for thread in threads { pthread_join(thread, nil) }
+                throw error
+            }
+        }
+        state.withLock { $0.threads = threads }
+    }
+
+    /// Begins a graceful stop: no new requests, in-flight ones complete. Returns at once;
+    /// safe to call from a signal handler (it only `write`s to a pipe) and more than once.
+    public func stop() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWrite, &byte, 1)
+    }
+
+    /// Blocks until every accept thread has exited (after `stop()`).
+    public func wait() {
+        let threads = state.withLock { current -> [pthread_t] in
+            defer { current.threads = [] }
+            return current.threads
+        }
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// `start()` then `wait()`: serves until `stop()` is called from elsewhere.
+    public func run() throws(ServerError) {
+        try start()
+        wait()
+    }
+
+    // MARK: Accept loop
+
+    private func acceptLoop(thread: Int) {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        // libfcgi keeps pointers to the request inside its streams: it must not move.
+        FCGX_InitRequest(request, socket.fd, 0)
+        var pollSet = [
+            pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            pollSet[0].revents = 0
+            pollSet[1].revents = 0
+            let ready = poll(&pollSet, 2, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                report("poll failed: \(ServerError.describe(errno: errno))")
+                return
+            }
+            if pollSet[1].revents != 0 { return }  // stop() was called
+            let listenEvents = Int32(pollSet[0].revents)
+            if listenEvents & Int32(POLLNVAL | POLLERR) != 0 {
+                report("listening socket \(socket.address) is no longer usable; thread \(thread) exits")
+                return
+            }
+            guard listenEvents & Int32(POLLIN) != 0 else { continue }
+            let accepted = FCGX_Accept_r(request)
+            if accepted < 0 {
+                let code = -accepted
+                if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { continue }
+                report("FCGX_Accept_r failed: \(ServerError.describe(errno: code))")
+                if code == EBADF || code == ENOTSOCK || code == EINVAL { return }
+                usleep(10_000)  // e.g. EMFILE: back off instead of spinning
+                continue
+            }
+            serve(request, thread: thread)
+            FCGX_Finish_r(request)
+            FCGX_Free(request, 1)  // close a connection the web server asked to keep
+        }
+    }
+
+    private func serve(_ request: UnsafeMutablePointer<FCGX_Request>, thread: Int) {
+        let started = monotonicSeconds()
+        state.withLock { $0.inFlight += 1 }
+        defer {
+            state.withLock {
+                $0.inFlight -= 1
+                $0.served += 1
+            }
+        }
+        let exchange = FCGXExchange(request: request)
+        let parameters = exchange.parameters()
+        var httpRequest = HTTPRequest(cgiParameters: parameters)
+        let response: HTTPResponse
+        switch exchange.readBody(declaredLength: HTTPRequest.declaredLength(parameters), limit: configuration.maxBodyBytes) {
+        case .tooLarge:
+            response = HTTPError.payloadTooLarge.response
+        case .malformed:
+            response = HTTPError.bodyParseError.response
+        case .body(let body):
+            httpRequest.body = body
+            response = handler.handle(httpRequest)
+        }
+        let delivered = exchange.write(response)
+        if !delivered {
+            report("client went away before the response to \(httpRequest.method) \(httpRequest.path) was written")
+        }
+        configuration.onRequest?(
+            RequestRecord(
+                method: httpRequest.method.rawValue, path: httpRequest.path, status: response.status,
+                requestBytes: httpRequest.body.count, responseBytes: response.body.count,
+                seconds: monotonicSeconds() - started, thread: thread, delivered: delivered))
+    }
+
+    private func report(_ message: String) {
+        configuration.onError?(message)
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
