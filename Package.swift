@@ -75,7 +75,11 @@ var targets: [Target] = [
     .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
 
     // The master side of the pool: binds the socket, spawns workers by exec, supervises them.
-    .target(name: "WorkerPool", swiftSettings: swiftSettings),
+    .target(
+        name: "WorkerPool",
+        dependencies: [.product(name: "Logging", package: "swift-log")],
+        swiftSettings: swiftSettings
+    ),
 
     // HTTP routes of the embedding API, the worker and the master (process pool).
     .target(
@@ -100,7 +104,7 @@ var targets: [Target] = [
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: swiftSettings),
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
     .testTarget(name: "ProcessingTests", dependencies: ["Processing"], swiftSettings: swiftSettings),
-    .testTarget(name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch"], swiftSettings: swiftSettings),
+    .testTarget(name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch", "SafeTensors"], swiftSettings: swiftSettings),
     .testTarget(name: "HubTests", dependencies: ["Hub"], swiftSettings: swiftSettings),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
     .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool"], swiftSettings: swiftSettings),

@@ -1,0 +1,104 @@
+import Foundation
+import SafeTensors
+import Torch
+
+/// ColModernVBert on libtorch: ModernBERT text tower, SigLIP vision tower, pixel-shuffle connector
+/// and the ColBERT projection head, following transformers' ModernVBertModel and
+/// ColModernVBertForRetrieval.
+///
+/// Immutable after loading; embedding calls may run from several threads at once.
+public final class ColModernVBertModel: Sendable {
+    public let config: ModelConfig
+    public let options: ModelOptions
+    public let device: Device
+    public let dtype: DType
+    /// Size of each token vector (the projection's output, 128 for the published model).
+    public let dim: Int
+
+    let text: ModernBertModel
+    let vision: SiglipVisionModel
+    let connector: Connector
+    let head: EmbeddingHead
+
+    public var imageTokenId: Int { config.imageTokenId }
+    /// `<image>` tokens per tile (64 for the published model).
+    public var imageSeqLen: Int { config.imageSeqLen }
+
+    /// Loads config.json and the safetensors weights (single file or sharded) of a model folder.
+    public static func load(directory: URL, options: ModelOptions = ModelOptions()) throws -> ColModernVBertModel {
+        let config = try ModelConfig.load(directory: directory)
+        let checkpoint = try SafeTensorsCheckpoint(directory: directory)
+        return try ColModernVBertModel(config: config, weights: checkpoint, options: options)
+    }
+
+    public static func load(directory: URL, device: Device?, dtype: DType? = nil) throws -> ColModernVBertModel {
+        try load(directory: directory, options: ModelOptions(device: device, dtype: dtype))
+    }
+
+    /// Builds the model from weights in any supported layout (see `WeightNames`).
+    public init(config: ModelConfig, weights: WeightSource, options: ModelOptions = ModelOptions()) throws {
+        self.config = config
+        self.options = options
+        device = options.resolvedDevice
+        dtype = options.resolvedDType
+        guard dtype.isFloatingPoint else {
+            throw ColModernVBertError.invalidInput("compute dtype must be floating point, got \(dtype)")
+        }
+        let store = try WeightStore(source: weights, device: device, dtype: dtype)
+        text = try ModernBertModel(store: store, config: config.text)
+        vision = try SiglipVisionModel(store: store, config: config.vision)
+        connector = try Connector(store: store, config: config)
+        head = try EmbeddingHead(store: store, hidden: config.text.hiddenSize, expectedDim: config.embeddingDim)
+        dim = head.dim
+    }
+
+    // MARK: - Forward
+
+    /// The reference forward pass: ids [B, L], attention mask [B, L] (1 = token, 0 = padding), and
+    /// optionally pixel values [B, tiles, C, S, S] padded with all-zero tiles, which are skipped.
+    /// - Returns: [B, L, dim] on the model's device in its dtype, zero at padding positions.
+    public func forward(inputIds: Tensor, attentionMask: Tensor, pixelValues: Tensor? = nil) throws -> Tensor {
+        try ColModernVBertError.wrapping {
+            let batch = try ModelInput(inputIds: inputIds, attentionMask: attentionMask, config: config)
+            var features: Tensor?
+            if let pixelValues {
+                let tiles = try ImageTiles(pixelValues: pixelValues, batch: batch.batchSize, config: config.vision)
+                try batch.checkImageTokens(tilesPerItem: tiles.realTilesPerItem, imageSeqLen: config.imageSeqLen)
+                features = try tiles.real.map { try imageFeatures($0) }
+            } else {
+                try batch.checkImageTokens(tilesPerItem: Array(repeating: 0, count: batch.batchSize), imageSeqLen: config.imageSeqLen)
+            }
+            return try run(batch, imageFeatures: features)
+        }
+    }
+
+    /// Image features of real tiles [N, C, S, S] → [N · imageSeqLen, textHidden], in tile order.
+    func imageFeatures(_ tiles: Tensor) throws -> Tensor {
+        let placed = try tiles.to(device, dtype)
+        let count = placed.size(0)
+        let step = options.visionTileBatch > 0 ? options.visionTileBatch : count
+        var parts: [Tensor] = []
+        var start = 0
+        while start < count {
+            let length = min(step, count - start)
+            let chunk = length == count ? placed : try placed.narrow(dim: 0, start: start, length: length)
+            parts.append(try connector(vision(chunk)))  // [n, imageSeqLen, hidden]
+            start += length
+        }
+        let features = parts.count == 1 ? parts[0] : try Tensor.cat(parts, dim: 0)
+        return try features.reshape([-1, config.text.hiddenSize])
+    }
+
+    /// Text tower and head over a validated batch, with image features for its `<image>` tokens.
+    func run(_ batch: ModelInput, imageFeatures: Tensor?) throws -> Tensor {
+        let ids = try batch.ids.to(device)
+        let valid = try batch.valid.map { try $0.to(device) }
+        var embeddings = try text.embeddings.lookup(ids)  // [B, L, hidden]
+        if let imageFeatures {
+            let slots = try ids.eq(Double(config.imageTokenId)).unsqueeze(-1)  // [B, L, 1]
+            embeddings = try embeddings.maskedScatter(slots, source: imageFeatures.to(embeddings.dtype))
+        }
+        let hidden = try text(embeddings, valid: valid)
+        return try head(hidden, valid: valid)
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Torch
+
+/// ModernBERT self-attention: fused Wqkv projection, rotary q/k, libtorch's fused SDPA, Wo.
+struct ModernBertAttention: Sendable {
+    let wqkv: Linear
+    let wo: Linear
+    let heads: Int
+    let headDim: Int
+
+    init(store: WeightStore, prefix: String, config: TextConfig) throws {
+        let hidden = config.hiddenSize
+        wqkv = try store.linear(prefix + ".Wqkv", out: 3 * hidden, in: hidden, bias: config.attentionBias)
+        wo = try store.linear(prefix + ".Wo", out: hidden, in: hidden, bias: config.attentionBias)
+        heads = config.numAttentionHeads
+        headDim = config.headDim
+    }
+
+    /// x [B, L, hidden] → [B, L, hidden]
+    func callAsFunction(_ x: Tensor, rotary: RotaryTable, mask: Tensor?) throws -> Tensor {
+        let batch = x.size(0), length = x.size(1)
+        // [B, L, 3·hidden] → [B, L, 3, heads, D] → [3, B, heads, L, D]
+        let qkv = try wqkv(x).view([batch, length, 3, heads, headDim]).permute([2, 0, 3, 1, 4])
+        let query = try rotary.apply(qkv.select(dim: 0, index: 0))
+        let key = try rotary.apply(qkv.select(dim: 0, index: 1))
+        let value = try qkv.select(dim: 0, index: 2)
+        let attended = try Tensor.scaledDotProductAttention(
+            query: query, key: key, value: value, mask: mask, scale: 1 / Foundation.sqrt(Double(headDim)))
+        // [B, heads, L, D] → [B, L, heads·D]
+        let merged = try attended.transpose(1, 2).reshape([batch, length, heads * headDim])
+        return try wo(merged)
+    }
+}

@@ -1,0 +1,29 @@
+import Torch
+
+/// One pre-norm ModernBERT layer: x + attn(norm(x)), then x + mlp(norm(x)).
+/// Layer 0 has no attention norm (the embedding norm precedes it).
+struct ModernBertLayer: Sendable {
+    let attentionNorm: LayerNorm?
+    let attention: ModernBertAttention
+    let mlpNorm: LayerNorm
+    let mlp: ModernBertMLP
+    let kind: AttentionKind
+
+    init(store: WeightStore, index: Int, config: TextConfig) throws {
+        let prefix = "text_model.layers.\(index)"
+        let hidden = config.hiddenSize
+        attentionNorm = index == 0
+            ? nil
+            : try store.layerNorm(prefix + ".attn_norm", size: hidden, bias: config.normBias, eps: config.normEps)
+        attention = try ModernBertAttention(store: store, prefix: prefix + ".attn", config: config)
+        mlpNorm = try store.layerNorm(prefix + ".mlp_norm", size: hidden, bias: config.normBias, eps: config.normEps)
+        mlp = try ModernBertMLP(store: store, prefix: prefix + ".mlp", config: config)
+        kind = config.layerTypes[index]
+    }
+
+    func callAsFunction(_ x: Tensor, rotary: RotaryTable, mask: Tensor?) throws -> Tensor {
+        let normed = try attentionNorm.map { try $0(x) } ?? x
+        let afterAttention = try x + attention(normed, rotary: rotary, mask: mask)
+        return try afterAttention + mlp(mlpNorm(afterAttention))
+    }
+}

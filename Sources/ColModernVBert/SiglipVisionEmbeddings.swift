@@ -1,0 +1,27 @@
+import Torch
+
+/// SigLIP patch embedding: a stride-`patch` convolution, then learned absolute positions.
+struct SiglipVisionEmbeddings: Sendable {
+    /// [hidden, channels, patch, patch]
+    let patchWeight: Tensor
+    let patchBias: Tensor
+    /// [numPatches, hidden]
+    let positions: Tensor
+    let patchSize: Int
+
+    init(store: WeightStore, config: VisionConfig) throws {
+        let prefix = "vision_model.embeddings"
+        let hidden = config.hiddenSize, patch = config.patchSize
+        patchWeight = try store.tensor(prefix + ".patch_embedding.weight", shape: [hidden, config.numChannels, patch, patch])
+        patchBias = try store.tensor(prefix + ".patch_embedding.bias", shape: [hidden])
+        positions = try store.tensor(prefix + ".position_embedding.weight", shape: [config.numPatches, hidden])
+        patchSize = patch
+    }
+
+    /// tiles [N, C, S, S] → [N, numPatches, hidden]
+    func callAsFunction(_ tiles: Tensor) throws -> Tensor {
+        let patches = try tiles.conv2d(
+            weight: patchWeight, bias: patchBias, stride: [patchSize, patchSize])  // [N, hidden, g, g]
+        return try patches.flatten(2).transpose(1, 2) + positions
+    }
+}

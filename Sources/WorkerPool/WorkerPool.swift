@@ -1,1 +1,0 @@
-// WorkerPool module (in progress)
