@@ -1,1 +1,0 @@
-// EmbeddingService module (in progress)

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import Torch
+
+@testable import EmbeddingService
+
+@Suite struct ServiceConfigurationTests {
+    @Test func defaultsMatchTheOldService() throws {
+        let config = try ServiceConfiguration.fromEnvironment([:])
+        #expect(config.modelID == "ModernVBERT/colmodernvbert-merged")
+        #expect(config.modelRevision == "main")
+        #expect(config.apiVersion == "0.0.2")
+        #expect(config.cpuThreads == 4)
+        #expect(config.device == .auto)
+        #expect(config.listen.hasPrefix("unix:"))
+        #expect(config.listen.hasSuffix("/colmodernvbert.sock"))
+        // float32 on CPU, bfloat16 on GPU.
+        #expect(config.resolvedDType == (config.resolvedDevice == .cpu ? .float32 : .bfloat16))
+    }
+
+    @Test func readsEveryVariable() throws {
+        let config = try ServiceConfiguration.fromEnvironment([
+            "COLPALI_MODEL_ID": "/models/tiny", "COLPALI_MODEL_REVISION": "v2", "COLPALI_API_VERSION": "1.0",
+            "CPU_THREADS": "2", "COLPALI_DEVICE": "cpu", "COLPALI_DTYPE": "torch.bfloat16",
+            "COLPALI_LISTEN": "127.0.0.1:9000", "COLPALI_WORKERS": "3", "COLPALI_REQUESTS_PER_WORKER": "8",
+            "COLPALI_MAX_BATCH": "4", "COLPALI_MAX_QUERIES": "10", "COLPALI_MAX_IMAGES": "5",
+            "COLPALI_MAX_REQUEST_BYTES": "16m", "COLPALI_MAX_IMAGE_PIXELS": "1000", "COLPALI_RUN_DIR": "/tmp/x",
+            "ENABLE_CPU_MULTIPROCESSING": "true",
+        ])
+        #expect(config.modelID == "/models/tiny")
+        #expect(config.modelRevision == "v2")
+        #expect(config.apiVersion == "1.0")
+        #expect(config.cpuThreads == 2)
+        #expect(config.device == .fixed(.cpu))
+        #expect(config.resolvedDType == .bfloat16)
+        #expect(config.listen == "127.0.0.1:9000")
+        #expect(config.workers == 3)
+        #expect(config.requestsPerWorker == 8)
+        #expect(config.maxBatchSize == 4)
+        #expect(config.maxQueriesPerRequest == 10)
+        #expect(config.maxImagesPerRequest == 5)
+        #expect(config.maxRequestBytes == 16 << 20)
+        #expect(config.maxImagePixels == 1000)
+        #expect(config.runDirectory.path == "/tmp/x")
+        #expect(config.stateFile.path == "/tmp/x/state.json")
+    }
+
+    @Test func badValuesNameTheVariable() {
+        let cases: [(String, String)] = [
+            ("CPU_THREADS", "zero"), ("CPU_THREADS", "0"), ("COLPALI_WORKERS", "-1"), ("COLPALI_DEVICE", "tpu"),
+            ("COLPALI_DTYPE", "int8"), ("COLPALI_MAX_REQUEST_BYTES", "12q"), ("COLPALI_LISTEN", "nowhere"),
+        ]
+        for (name, value) in cases {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") {
+                try ServiceConfiguration.fromEnvironment([name: value])
+            }
+            do {
+                _ = try ServiceConfiguration.fromEnvironment([name: value])
+            } catch {
+                #expect("\(error)".contains(name))
+            }
+        }
+    }
+
+    @Test func emptyValuesCountAsUnset() throws {
+        #expect(try ServiceConfiguration.fromEnvironment(["CPU_THREADS": "", "COLPALI_MODEL_ID": " "]).cpuThreads == 4)
+    }
+}
