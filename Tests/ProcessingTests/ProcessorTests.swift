@@ -1,0 +1,88 @@
+import Foundation
+import Processing
+import Testing
+import Tokenizers
+
+@Suite struct ProcessorTests {
+    /// The tiny checkpoint (published layout) carries everything the processor needs.
+    @Test func loadsACheckpointDirectory() throws {
+        let processor = try Processor(checkpointDirectory: Fixtures.tinyModelDirectory)
+        let config = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: Fixtures.tinyModelDirectory.appendingPathComponent("config.json"))) as? [String: Any]
+        let text = config?["text_config"] as? [String: Any]
+        #expect(processor.configuration.imageSeqLen == 4)
+        #expect(processor.configuration.maxSequenceLength == text?["max_position_embeddings"] as? Int)
+        #expect(processor.imageTokenID == config?["image_token_id"] as? Int)
+    }
+
+    @Test func missingConfigurationFilesMeanReferenceDefaults() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("processing-empty-\(UUID())")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let configuration = try ProcessorConfiguration(directory: empty)
+        #expect(configuration == ProcessorConfiguration())
+        #expect(configuration.imageSeqLen == 64 && configuration.maxSequenceLength == nil)
+
+        try Data(#"{"image_seq_len": "many"}"#.utf8).write(to: empty.appendingPathComponent("processor_config.json"))
+        #expect(throws: ProcessingError.self) { _ = try ProcessorConfiguration(directory: empty) }
+        try Data("not json".utf8).write(to: empty.appendingPathComponent("processor_config.json"))
+        #expect(throws: ProcessingError.self) { _ = try ProcessorConfiguration(directory: empty) }
+    }
+
+    @Test func queryIsTextPlusTenEndOfUtterance() throws {
+        let processor = try Fixtures.processor(geometry: "tiny")
+        let tokenizer = processor.tokenizer
+        let eou = try #require(tokenizer.tokenID("<end_of_utterance>"))
+        let ids = try processor.queryIDs("find the table")
+        let body = tokenizer.encode("find the table", addSpecialTokens: false)
+        #expect(ids == [tokenizer.tokenID("[CLS]")!] + body + [Int](repeating: eou, count: 10) + [tokenizer.tokenID("[SEP]")!])
+    }
+
+    @Test func rejectsBadQueries() throws {
+        let processor = try Fixtures.processor(geometry: "tiny")
+        #expect(throws: ProcessingError.noInputs) { _ = try processor.queries([]) }
+        #expect(throws: ProcessingError.imageTokenInQuery(index: 1)) { _ = try processor.queries(["ok", "see <image>\u{301}"]) }
+        var configuration = processor.configuration
+        configuration.maxSequenceLength = 20
+        let limited = try Processor(tokenizer: processor.tokenizer, configuration: configuration)
+        #expect(throws: TokenizerError.self) { _ = try limited.queries(["short", String(repeating: "long words ", count: 10)]) }
+        #expect(try limited.queries(["short"]).lengths[0] <= 20)
+        #expect(throws: TokenizerError.self) { _ = try limited.imagePrompt(.unsplit) }
+    }
+
+    @Test func expansionLayout() throws {
+        let processor = try Fixtures.processor(geometry: "tiny")
+        let images = String(repeating: "<image>", count: 4)
+        let global = "<fake_token_around_image><global-img>" + images + "<fake_token_around_image>"
+        #expect(processor.imageExpansion(.unsplit) == global)
+        let grid = try ImageGrid(rows: 2, cols: 1)
+        #expect(processor.imageExpansion(grid) ==
+            "<fake_token_around_image><row_1_col_1>" + images + "\n"
+            + "<fake_token_around_image><row_2_col_1>" + images + "\n" + "\n" + global)
+        #expect(processor.imagePromptText(.unsplit) ==
+            "<|begin_of_text|>User:" + global + "Describe the image.<end_of_utterance>\nAssistant:")
+    }
+
+    @Test func rejectsInvalidGrids() {
+        #expect(throws: ProcessingError.invalidGrid(rows: -1, cols: 2)) { _ = try ImageGrid(rows: -1, cols: 2) }
+        #expect(throws: ProcessingError.invalidGrid(rows: 2, cols: 0)) { _ = try ImageGrid(rows: 2, cols: 0) }
+        #expect((try? ImageGrid(rows: 0, cols: 0)) == .unsplit)
+    }
+
+    @Test func requiresThePromptTokens() throws {
+        // A tokenizer without the ModernVBert tokens cannot build prompts.
+        let tokenizerJSON = try Data(contentsOf: Fixtures.tokenizerDirectory.appendingPathComponent("tokenizer.json"))
+        var document = try #require(try JSONSerialization.jsonObject(with: tokenizerJSON) as? [String: Any])
+        let added = try #require(document["added_tokens"] as? [[String: Any]])
+        document["added_tokens"] = added.filter { ($0["content"] as? String) != "<global-img>" }
+        let stripped = try Tokenizer(tokenizerJSON: JSONSerialization.data(withJSONObject: document))
+        #expect(throws: ProcessingError.missingToken("<global-img>")) {
+            _ = try Processor(tokenizer: stripped, configuration: ProcessorConfiguration())
+        }
+        var configuration = ProcessorConfiguration()
+        configuration.visualPromptPrefix = "no placeholder"
+        #expect(throws: ProcessingError.self) {
+            _ = try Processor(tokenizer: try Tokenizer(directory: Fixtures.tokenizerDirectory), configuration: configuration)
+        }
+    }
+}
