@@ -64,6 +64,12 @@ public struct ModelConfig: Sendable, Equatable {
         let visionJSON = try json.object("vision_config") ?? ConfigJSON(path: json.field("vision_config"), values: [:])
         self.init(text: try TextConfig(json: textJSON), vision: try VisionConfig(json: visionJSON))
         imageTokenId = try json.int("image_token_id", default: imageTokenId)
+        // colpali-engine configs count the added tokens (kept in a second table) separately.
+        let additional = try json.int("additional_vocab_size", default: 0)
+        guard additional >= 0 else {
+            throw ColModernVBertError.invalidConfig(field: json.field("additional_vocab_size"), reason: "must not be negative")
+        }
+        text.vocabSize += additional
         // Older colpali-engine configs call the shuffle factor `scale_factor`.
         pixelShuffleFactor = try json.optionalInt("pixel_shuffle_factor")
             ?? json.int("scale_factor", default: pixelShuffleFactor)

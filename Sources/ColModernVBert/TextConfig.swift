@@ -9,6 +9,7 @@ public enum AttentionKind: String, Sendable, Equatable, CaseIterable {
 /// ModernBERT text tower settings (`text_config`, model_type "modernbert"), with transformers'
 /// ModernBertConfig defaults for absent fields.
 public struct TextConfig: Sendable, Equatable {
+    /// Rows of the token table, including a colpali-engine config's `additional_vocab_size`.
     public var vocabSize = 50368
     public var hiddenSize = 768
     public var intermediateSize = 1152
