@@ -38,10 +38,14 @@ public struct Processor: Sendable {
     }
 
     /// Loads the tokenizer and prompt settings of a checkpoint directory (published layout).
+    /// Without a `config.json` limit, the tokenizer's `model_max_length` bounds sequences.
     public init(checkpointDirectory: URL) throws {
-        try self.init(
-            tokenizer: Tokenizer(directory: checkpointDirectory),
-            configuration: ProcessorConfiguration(directory: checkpointDirectory))
+        let tokenizer = try Tokenizer(directory: checkpointDirectory)
+        var configuration = try ProcessorConfiguration(directory: checkpointDirectory)
+        if configuration.maxSequenceLength == nil {
+            configuration.maxSequenceLength = tokenizer.config.modelMaxLength
+        }
+        try self.init(tokenizer: tokenizer, configuration: configuration)
     }
 
     // MARK: - Queries

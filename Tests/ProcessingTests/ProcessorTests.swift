@@ -15,6 +15,20 @@ import Tokenizers
         #expect(processor.imageTokenID == config?["image_token_id"] as? Int)
     }
 
+    /// Without config.json, the tokenizer's model_max_length is the limit.
+    @Test func checkpointWithoutModelConfigUsesTokenizerLimit() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("processing-tok-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for name in ["tokenizer.json", "tokenizer_config.json"] {
+            try FileManager.default.copyItem(
+                at: Fixtures.tokenizerDirectory.appendingPathComponent(name), to: directory.appendingPathComponent(name))
+        }
+        let processor = try Processor(checkpointDirectory: directory)
+        #expect(processor.configuration.maxSequenceLength == processor.tokenizer.config.modelMaxLength)
+        #expect(processor.configuration.maxSequenceLength == 8192)
+    }
+
     @Test func missingConfigurationFilesMeanReferenceDefaults() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("processing-empty-\(UUID())")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
