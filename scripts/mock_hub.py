@@ -22,8 +22,9 @@ makes the first N model-info calls answer 503.
 
 Usage: mock_hub.py CONFIG.json  -> prints {"hub": PORT, "cdn": PORT, "commits": {repo: sha},
 "etags": {repo: {file: blob name}}} on one line,
-then serves until stdin closes or it is killed. Every request is appended to config["log"] as a JSON line:
-{"server", "method", "path", "range", "authorization", "status", "sent"}.
+then serves until stdin closes or it is killed. Every request is appended to config["log"] as a JSON line,
+before its body is sent: {"server", "method", "path", "range", "authorization", "status", "sent"}
+("sent": body bytes the response carries, fewer than announced for an injected drop).
 """
 
 import hashlib
@@ -109,6 +110,9 @@ def parse_range(header, total):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY each keep-alive
+    # request would wait ~40 ms for a delayed ACK.
+    disable_nagle_algorithm = True
     server_kind = "hub"
     state: State = None
 
@@ -124,34 +128,34 @@ class Handler(BaseHTTPRequestHandler):
     # -- plumbing -------------------------------------------------------------
 
     def handle_request(self, head):
-        self.sent = 0
-        self.status = 0
-        try:
-            if self.server_kind == "cdn":
-                self.serve_cdn(head)
-            else:
-                self.serve_hub(head)
-        finally:
-            self.state.record({
-                "server": self.server_kind,
-                "method": self.command,
-                "path": self.path,
-                "range": self.headers.get("Range"),
-                "authorization": self.headers.get("Authorization"),
-                "status": self.status,
-                "sent": self.sent,
-            })
+        if self.server_kind == "cdn":
+            self.serve_cdn(head)
+        else:
+            self.serve_hub(head)
+
+    def record(self, status, sent):
+        """Log the request before its body goes out, so a client that has finished
+        reading always finds its request in the log. `sent` is the number of body
+        bytes this response sends (fewer for an injected drop)."""
+        self.state.record({
+            "server": self.server_kind,
+            "method": self.command,
+            "path": self.path,
+            "range": self.headers.get("Range"),
+            "authorization": self.headers.get("Authorization"),
+            "status": status,
+            "sent": sent,
+        })
 
     def reply(self, status, headers=None, body=b"", head=False):
-        self.status = status
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, str(value))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        self.record(status, 0 if head else len(body))
         if not head and body:
             self.wfile.write(body)
-            self.sent += len(body)
 
     def error(self, status, code, message, extra=None, head=False):
         headers = {"X-Error-Code": code, "X-Error-Message": message, "Content-Type": "application/json"}
@@ -174,21 +178,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_bytes(self, data, status, headers, head, drop_after=None, throttle=None):
         """Send data (already range-sliced); optionally cut the connection after drop_after bytes."""
-        self.status = status
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, str(value))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        limit = len(data) if drop_after is None else min(drop_after, len(data))
+        self.record(status, 0 if head else limit)
         if head:
             return
-        limit = len(data) if drop_after is None else min(drop_after, len(data))
         position = 0
         while position < limit:
             chunk = data[position:min(position + CHUNK, limit)]
             self.wfile.write(chunk)
             position += len(chunk)
-            self.sent += len(chunk)
             if throttle:
                 self.wfile.flush()
                 time.sleep(len(chunk) / throttle)

@@ -79,25 +79,20 @@ enum RepoFixture {
     }
 
     /// SplitMix64 bytes: deterministic, incompressible enough for transfer tests.
+    /// Generated a 64-bit word at a time (byte loops are slow in debug builds).
     static func pseudoRandom(count: Int, seed: UInt64) -> Data {
         var state = seed &* 0x9E37_79B9_7F4A_7C15
-        var data = Data(count: count)
-        data.withUnsafeMutableBytes { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var i = 0
-            while i < count {
+        var words = [UInt64](repeating: 0, count: (count + 7) / 8)
+        words.withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices {
                 state &+= 0x9E37_79B9_7F4A_7C15
                 var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
-                for shift in stride(from: 0, to: 64, by: 8) where i < count {
-                    bytes[i] = UInt8(truncatingIfNeeded: z >> UInt64(shift))
-                    i += 1
-                }
+                z = (z ^ (z &>> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z &>> 27)) &* 0x94D0_49BB_1331_11EB
+                buffer[i] = (z ^ (z &>> 31)).littleEndian
             }
         }
-        return data
+        return words.withUnsafeBytes { Data($0.prefix(count)) }
     }
 
     private static func write(_ data: Data, to url: URL) throws {
