@@ -12,7 +12,8 @@ huggingface_hub and our Swift client use:
   GET  cdn /cdn/{repo}/{sha256}              LFS bytes, Range supported
 
 Errors carry X-Error-Code like the real hub: RepoNotFound, RevisionNotFound,
-EntryNotFound, GatedRepo (401 without a token, 403 with a wrong one).
+EntryNotFound, GatedRepo (on a gated repo's files: 401 without a token, 403 with a
+wrong one; its model-info call is public, as on the real hub).
 
 Fault injection per file (config "faults"): fail_times (first N CDN GETs answer
 fail_status, default 503), drop_after (the first drop_times CDN GETs send only that
@@ -240,7 +241,8 @@ class Handler(BaseHTTPRequestHandler):
         repo_id, _, rev = rest.partition("/revision/")
         rev = unquote(rev) if rev else "main"
         repo = self.find_repo(repo_id, head)
-        if repo is None or not self.check_auth(repo, head):
+        # Like the real hub, a gated repo's metadata is public; only its files need the token.
+        if repo is None:
             return
         commit = repo.resolve_revision(rev)
         if commit is None:

@@ -135,7 +135,8 @@ public struct HubClient: Sendable {
         case .single(let name):
             weightFiles = [name]
         case .sharded(let index):
-            try fetch([index], repo: repo, commit: commit, api: api, downloader: downloader, cache: cache, observer: observer)
+            try fetch(
+                [index], repo: repo, commit: commit, api: api, downloader: downloader, cache: cache, observer: observer)
             let data: Data
             do {
                 data = try Data(contentsOf: cache.pointerPath(commit: commit, file: index))
@@ -150,8 +151,16 @@ public struct HubClient: Sendable {
             }
             weightFiles.insert(index, at: 0)
         }
-        try fetch(files + weightFiles, repo: repo, commit: commit, api: api, downloader: downloader, cache: cache, observer: observer)
-        try cache.writeRef(revision: revision, commit: commit)
+        try fetch(
+            files + weightFiles, repo: repo, commit: commit, api: api, downloader: downloader, cache: cache,
+            observer: observer)
+        do {
+            try cache.writeRef(revision: revision, commit: commit)
+        } catch {
+            // The snapshot is complete; the ref only serves later offline starts
+            // (a read-only mounted cache cannot take it, which is fine).
+            log(.warning, "Could not record refs/\(revision) -> \(commit): \(error)")
+        }
         return cache.snapshotDirectory(commit: commit)
     }
 

@@ -70,7 +70,11 @@ public struct HubConfiguration: Sendable, Equatable {
     /// - endpoint: `HF_ENDPOINT` without trailing slashes;
     /// - token: `HF_TOKEN`, else `HUGGING_FACE_HUB_TOKEN`, else the file at `HF_TOKEN_PATH`
     ///   (default `$HF_HOME/token`, written by `hf auth login`), whitespace trimmed;
-    /// - offline: `HF_HUB_OFFLINE`, else `TRANSFORMERS_OFFLINE`, true for 1/ON/YES/TRUE.
+    /// - offline: `HF_HUB_OFFLINE`, else `TRANSFORMERS_OFFLINE`, true for 1/ON/YES/TRUE;
+    /// - timeouts: `HF_HUB_ETAG_TIMEOUT` (metadata requests) and `HF_HUB_DOWNLOAD_TIMEOUT`
+    ///   (seconds without data before a download counts as stalled), when set to integers;
+    ///   unset, this client waits longer than Python's 10 s, since a stalled start-up
+    ///   download is resumed anyway.
     ///
     /// One deliberate difference: a variable set to the empty string counts as unset
     /// (Python would use "" as a path).
@@ -89,12 +93,19 @@ public struct HubConfiguration: Sendable, Equatable {
             ?? cleanToken(try? String(contentsOfFile: tokenPath, encoding: .utf8))
 
         let offlineValue = env["HF_HUB_OFFLINE"] ?? env["TRANSFORMERS_OFFLINE"]
-        return HubConfiguration(
+        var configuration = HubConfiguration(
             endpoint: env["HF_ENDPOINT"] ?? defaultEndpoint,
             cacheDirectory: URL(fileURLWithPath: cache, isDirectory: true),
             token: token,
             offline: isTrue(offlineValue)
         )
+        if let seconds = env["HF_HUB_ETAG_TIMEOUT"].flatMap(Int.init), seconds > 0 {
+            configuration.metadataTimeout = TimeInterval(seconds)
+        }
+        if let seconds = env["HF_HUB_DOWNLOAD_TIMEOUT"].flatMap(Int.init), seconds > 0 {
+            configuration.stallTimeout = TimeInterval(seconds)
+        }
+        return configuration
     }
 
     /// huggingface_hub's truth test for flags: 1, ON, YES, TRUE in any case.

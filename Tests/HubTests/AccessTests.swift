@@ -14,6 +14,10 @@ import Testing
             #expect(error == .accessDenied(repo: "test/tiny", status: 401, gated: true, hadToken: false, endpoint: scenario.hub.endpoint))
             #expect(error.description.contains("set HF_TOKEN"))
         }
+        // The listing is public; the file request is the one refused.
+        let refused = try scenario.hub.requests().filter { $0.status == 401 }
+        #expect(refused.count == 1)
+        #expect(refused.first?.method == "HEAD" && refused.first?.path.contains("/resolve/") == true)
         #expect(throws: HubError.accessDenied(repo: "test/tiny", status: 403, gated: true, hadToken: true, endpoint: scenario.hub.endpoint)) {
             try scenario.client(token: "hf_wrong").ensureModel(id: "test/tiny")
         }

@@ -65,6 +65,14 @@ import Testing
         #expect(customPath.token == "hf_from_file")
     }
 
+    @Test func timeoutsFollowTheHuggingFaceHubVariables() {
+        let defaults = HubConfiguration.fromEnvironment(["HOME": "/h"])
+        let set = HubConfiguration.fromEnvironment(["HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "7", "HF_HUB_DOWNLOAD_TIMEOUT": "90"])
+        #expect(set.metadataTimeout == 7 && set.stallTimeout == 90)
+        let junk = HubConfiguration.fromEnvironment(["HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "soon"])
+        #expect(junk.metadataTimeout == defaults.metadataTimeout)
+    }
+
     @Test func emptyVariablesCountAsUnset() {
         let configuration = HubConfiguration.fromEnvironment(["HOME": "/h", "HF_HOME": "", "HF_HUB_CACHE": "", "HF_ENDPOINT": ""])
         #expect(configuration.cacheDirectory.path == "/h/.cache/huggingface/hub")
