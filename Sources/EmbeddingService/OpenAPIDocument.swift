@@ -1,0 +1,227 @@
+/// The OpenAPI 3.1 description served at /openapi.json, and the Swagger UI page at /docs.
+///
+/// Written by hand rather than generated: the API is small and fixed by the contract of the
+/// service it replaces, and the document's shape is checked by a validator in the tests.
+public enum OpenAPIDocument {
+    public static func json(version: String) -> String {
+        template.replacingOccurrences(of: "__VERSION__", with: version.replacingOccurrences(of: "\"", with: ""))
+    }
+
+    /// Swagger UI with syntax highlighting off (embedding payloads are huge), loading its
+    /// assets from /docs/ rather than a CDN.
+    public static let docsPage = """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <title>ColModernVBert Embedding API - Swagger UI</title>
+        <link rel="stylesheet" type="text/css" href="/docs/swagger-ui.css">
+        </head>
+        <body>
+        <div id="swagger-ui"></div>
+        <script src="/docs/swagger-ui-bundle.js"></script>
+        <script>
+        window.ui = SwaggerUIBundle({
+          url: "/openapi.json",
+          dom_id: "#swagger-ui",
+          layout: "BaseLayout",
+          deepLinking: true,
+          showExtensions: true,
+          showCommonExtensions: true,
+          syntaxHighlight: false,
+          presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]
+        });
+        </script>
+        </body>
+        </html>
+        """
+
+    private static let template = #"""
+        {
+          "openapi": "3.1.0",
+          "info": {
+            "title": "ColModernVBert Embedding API",
+            "version": "__VERSION__",
+            "description": "Multi-vector (ColBERT-style) embeddings of text queries and document-page images with ColModernVBert."
+          },
+          "paths": {
+            "/": {
+              "get": {
+                "summary": "Root",
+                "operationId": "root",
+                "responses": {"200": {"description": "Service name and version", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Root"}}}}}
+              }
+            },
+            "/health": {
+              "get": {
+                "summary": "Health",
+                "operationId": "health",
+                "responses": {
+                  "200": {"description": "The model is loaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+                  "503": {"description": "The model is still downloading or loading", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Warming"}}}}
+                }
+              }
+            },
+            "/info": {
+              "get": {
+                "summary": "Model information",
+                "operationId": "info",
+                "responses": {
+                  "200": {"description": "Model and runtime details", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Info"}}}},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
+                }
+              }
+            },
+            "/patches": {
+              "post": {
+                "summary": "Patch grid of images of given sizes",
+                "operationId": "patches",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PatchesRequest"}}}},
+                "responses": {
+                  "200": {"description": "One result per dimension, in order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PatchesResponse"}}}},
+                  "422": {"$ref": "#/components/responses/ValidationFailed"}
+                }
+              }
+            },
+            "/embed/queries": {
+              "post": {
+                "summary": "Embed text queries",
+                "operationId": "embedQueries",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueriesRequest"}}}},
+                "responses": {
+                  "200": {"description": "One embedding per query, in order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueryEmbeddings"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "422": {"$ref": "#/components/responses/ValidationFailed"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
+                }
+              }
+            },
+            "/embed/images": {
+              "post": {
+                "summary": "Embed document-page images",
+                "operationId": "embedImages",
+                "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/ImagesForm"}}}},
+                "responses": {
+                  "200": {"description": "One item per file, in order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImageEmbeddings"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "413": {"$ref": "#/components/responses/TooLarge"},
+                  "422": {"$ref": "#/components/responses/ValidationFailed"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
+                }
+              }
+            },
+            "/heatmap": {
+              "post": {
+                "summary": "Similarity heatmap of a query over an image",
+                "operationId": "heatmap",
+                "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/HeatmapForm"}}}},
+                "responses": {
+                  "200": {"description": "Normalised per-patch scores laid out like the image", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Heatmap"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "413": {"$ref": "#/components/responses/TooLarge"},
+                  "422": {"$ref": "#/components/responses/ValidationFailed"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
+                }
+              }
+            }
+          },
+          "components": {
+            "responses": {
+              "BadRequest": {"description": "Bad input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "TooLarge": {"description": "Request too large", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "Unavailable": {"description": "The model is not ready yet", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "ValidationFailed": {"description": "Validation error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationError"}}}}
+            },
+            "schemas": {
+              "Root": {"type": "object", "required": ["message", "version"], "properties": {"message": {"type": "string"}, "version": {"type": "string"}}},
+              "Health": {"type": "object", "required": ["status", "device"], "properties": {"status": {"type": "string", "const": "healthy"}, "device": {"type": "string", "examples": ["cpu", "cuda:0"]}}},
+              "Warming": {"type": "object", "required": ["status", "detail"], "properties": {"status": {"type": "string", "enum": ["downloading", "loading", "failed"]}, "detail": {"type": "string"}, "progress": {"type": "number", "minimum": 0, "maximum": 1}}},
+              "Info": {
+                "type": "object",
+                "required": ["version", "model_id", "device", "dtype", "flash_attn", "spatial_merge_size", "dim", "image_token_id", "image_seq_len"],
+                "properties": {
+                  "version": {"type": "string"},
+                  "model_id": {"type": "string"},
+                  "device": {"type": "string"},
+                  "dtype": {"type": "string", "enum": ["torch.float32", "torch.bfloat16", "torch.float16"]},
+                  "flash_attn": {"type": "boolean"},
+                  "spatial_merge_size": {"type": "null"},
+                  "dim": {"type": "integer"},
+                  "image_token_id": {"type": "integer"},
+                  "image_seq_len": {"type": "integer"}
+                }
+              },
+              "Dimension": {"type": "object", "required": ["width", "height"], "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}}},
+              "PatchesRequest": {"type": "object", "required": ["dimensions"], "properties": {"dimensions": {"type": "array", "items": {"$ref": "#/components/schemas/Dimension"}}}},
+              "PatchResult": {
+                "type": "object",
+                "required": ["width", "height"],
+                "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}, "n_patches_x": {"type": "integer"}, "n_patches_y": {"type": "integer"}, "error": {"type": "string"}}
+              },
+              "PatchesResponse": {"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/PatchResult"}}}},
+              "QueriesRequest": {
+                "type": "object",
+                "required": ["queries"],
+                "properties": {"queries": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}
+              },
+              "TokenVectors": {"type": "array", "description": "One vector of `dim` floats per token", "items": {"type": "array", "items": {"type": "number"}}},
+              "QueryEmbeddings": {"type": "object", "required": ["embeddings"], "properties": {"embeddings": {"type": "array", "items": {"$ref": "#/components/schemas/TokenVectors"}}}},
+              "ImageEmbedding": {
+                "type": "object",
+                "required": ["embedding", "image_patch_start", "image_patch_len", "image_patch_indices"],
+                "properties": {
+                  "embedding": {"$ref": "#/components/schemas/TokenVectors"},
+                  "image_patch_start": {"type": "integer"},
+                  "image_patch_len": {"type": "integer"},
+                  "image_patch_indices": {"type": "array", "items": {"type": "integer"}}
+                }
+              },
+              "ImageEmbeddings": {"type": "object", "required": ["embeddings"], "properties": {"embeddings": {"type": "array", "items": {"$ref": "#/components/schemas/ImageEmbedding"}}}},
+              "ImagesForm": {
+                "type": "object",
+                "required": ["files"],
+                "properties": {"files": {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"}}}
+              },
+              "HeatmapForm": {
+                "type": "object",
+                "required": ["query", "image"],
+                "properties": {
+                  "query": {"type": "string"},
+                  "image": {"type": "string", "contentMediaType": "application/octet-stream"},
+                  "aggregate": {"type": "string", "default": "max", "description": "max, mean or sum; anything else means max"}
+                }
+              },
+              "Heatmap": {
+                "type": "object",
+                "required": ["image_width", "image_height", "grid_rows", "grid_columns", "aggregate", "min_score", "max_score", "heatmap"],
+                "properties": {
+                  "image_width": {"type": "integer"},
+                  "image_height": {"type": "integer"},
+                  "grid_rows": {"type": "integer"},
+                  "grid_columns": {"type": "integer"},
+                  "aggregate": {"type": "string", "enum": ["max", "mean", "sum"]},
+                  "min_score": {"type": "number"},
+                  "max_score": {"type": "number"},
+                  "heatmap": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}
+                }
+              },
+              "Error": {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
+              "ValidationError": {
+                "type": "object",
+                "required": ["detail"],
+                "properties": {
+                  "detail": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": ["loc", "msg", "type"],
+                      "properties": {"loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}, "msg": {"type": "string"}, "type": {"type": "string"}}
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        """#
+}
