@@ -24,7 +24,7 @@ makes the first N model-info calls answer 503.
 Usage: mock_hub.py CONFIG.json  -> prints {"hub": PORT, "cdn": PORT, "commits": {repo: sha},
 "etags": {repo: {file: blob name}}} on one line,
 then serves until stdin closes or it is killed. Every request is appended to config["log"] as a JSON line,
-before its body is sent: {"server", "method", "path", "range", "authorization", "status", "sent"}
+before its response is sent: {"server", "method", "path", "range", "authorization", "status", "sent"}
 ("sent": body bytes the response carries, fewer than announced for an injected drop).
 """
 
@@ -135,8 +135,8 @@ class Handler(BaseHTTPRequestHandler):
             self.serve_hub(head)
 
     def record(self, status, sent):
-        """Log the request before its body goes out, so a client that has finished
-        reading always finds its request in the log. `sent` is the number of body
+        """Log the request before any of its response goes out, so a client that has
+        finished reading always finds its request in the log. `sent` is the number of body
         bytes this response sends (fewer for an injected drop)."""
         self.state.record({
             "server": self.server_kind,
@@ -149,12 +149,12 @@ class Handler(BaseHTTPRequestHandler):
         })
 
     def reply(self, status, headers=None, body=b"", head=False):
+        self.record(status, 0 if head else len(body))
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, str(value))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.record(status, 0 if head else len(body))
         if not head and body:
             self.wfile.write(body)
 
@@ -179,13 +179,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_bytes(self, data, status, headers, head, drop_after=None, throttle=None):
         """Send data (already range-sliced); optionally cut the connection after drop_after bytes."""
+        limit = len(data) if drop_after is None else min(drop_after, len(data))
+        self.record(status, 0 if head else limit)
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, str(value))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        limit = len(data) if drop_after is None else min(drop_after, len(data))
-        self.record(status, 0 if head else limit)
         if head:
             return
         position = 0

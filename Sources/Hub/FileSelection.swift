@@ -60,7 +60,7 @@ public struct FileSelection: Sendable, Equatable {
         return (files, weights)
     }
 
-    /// Shard file names from a safetensors index (`weight_map` values), in first-seen order.
+    /// Shard file names from a safetensors index (the distinct `weight_map` values), sorted.
     static func shards(fromIndex data: Data, file: String) throws(HubError) -> [String] {
         struct Index: Decodable { let weight_map: [String: String] }
         let index: Index
@@ -69,14 +69,9 @@ public struct FileSelection: Sendable, Equatable {
         } catch {
             throw .invalidResponse(url: file, reason: "not a safetensors index (no weight_map): \(error)")
         }
-        var seen = Set<String>()
-        var shards: [String] = []
-        for name in index.weight_map.keys.sorted() {
-            guard let shard = index.weight_map[name] else { continue }
-            guard HubNames.isSafeRelativePath(shard) else {
-                throw .invalidResponse(url: file, reason: "unsafe shard name '\(shard)'")
-            }
-            if seen.insert(shard).inserted { shards.append(shard) }
+        let shards = Set(index.weight_map.values)
+        if let unsafe = shards.first(where: { !HubNames.isSafeRelativePath($0) }) {
+            throw .invalidResponse(url: file, reason: "unsafe shard name '\(unsafe)'")
         }
         guard !shards.isEmpty else { throw .invalidResponse(url: file, reason: "weight_map is empty") }
         return shards.sorted()

@@ -3,7 +3,7 @@ import Foundation
 /// One HTTP request, as the hub client needs it: HEAD or GET, explicit headers,
 /// never following redirects on its own (the client follows them itself so it can
 /// read hub headers on the redirect and drop the token when leaving the hub).
-public struct HTTPRequest: Sendable, Equatable {
+public struct HTTPRequest: Sendable {
     public enum Method: String, Sendable { case head = "HEAD", get = "GET" }
 
     public var method: Method
@@ -17,11 +17,6 @@ public struct HTTPRequest: Sendable, Equatable {
         self.url = url
         self.headers = headers
         self.timeout = timeout
-    }
-
-    public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {
-        lhs.method == rhs.method && lhs.url == rhs.url && lhs.timeout == rhs.timeout
-            && lhs.headers.map { "\($0.name):\($0.value)" } == rhs.headers.map { "\($0.name):\($0.value)" }
     }
 }
 

@@ -44,13 +44,12 @@ final class Scenario {
     }
 
     func source(_ repo: String, _ file: String) throws -> Data {
-        try Data(contentsOf: sources[repo]!.appendingPathComponent(file))
+        guard let folder = sources[repo] else { throw TestFailure("no repository \(repo) in this scenario") }
+        return try Data(contentsOf: folder.appendingPathComponent(file))
     }
 
     func commit(_ repo: String) -> String { hub.commits[repo] ?? "?" }
     func etag(_ repo: String, _ file: String) -> String { hub.etags[repo]?[file] ?? "?" }
-
-    var repoCache: RepoCache { RepoCache(cacheDirectory: cache, repo: try! RepoID("test/tiny")) }
 
     func repoFolder(_ repo: String) -> URL {
         cache.appendingPathComponent("models--" + repo.replacingOccurrences(of: "/", with: "--"))
