@@ -25,8 +25,9 @@ public enum Float32Shortest {
         }
     }
 
-    /// Longest text `write` produces: `-1.2345678e-45` is 14 bytes; leave headroom.
-    public static let maxLength = 16
+    /// Longest text `write` produces: `-1234567800000000.0` (positional up to 16 integer
+    /// digits, as Python's repr) is 19 bytes; `-1.2345678e-38` is 14.
+    public static let maxLength = 24
 
     /// The shortest round-trip decimal of a finite, non-zero magnitude.
     /// Zero yields `(0, 0)`; callers handle sign, NaN and infinity.
@@ -68,75 +69,76 @@ public enum Float32Shortest {
         }
     }
 
+    /// Lays out `digits × 10^exponent` (digits > 0). Digits are produced last-first with
+    /// `% 10` straight into their final positions, so no scratch buffer is needed.
     @inlinable
     static func layout(_ decimal: Decimal, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        // Digits into a scratch area, most significant first.
-        var digitBytes: (UInt64, UInt64) = (0, 0)
         let length = decimalLength(decimal.digits)
-        withUnsafeMutableBytes(of: &digitBytes) { raw in
-            var remaining = decimal.digits
-            var index = length - 1
-            while index >= 0 {
-                raw[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
-                remaining /= 10
-                index -= 1
-            }
-        }
         // value = 0.d1d2…dn × 10^point
         let point = length + Int(decimal.exponent)
-        return withUnsafeBytes(of: &digitBytes) { raw -> Int in
-            let digits = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var position = 0
-            if point > -4 && point <= 16 {
-                if point <= 0 {
-                    out[0] = UInt8(ascii: "0")
-                    out[1] = UInt8(ascii: ".")
-                    position = 2
-                    for _ in 0..<(-point) {
-                        out[position] = UInt8(ascii: "0")
-                        position += 1
-                    }
-                    (out + position).update(from: digits, count: length)
-                    position += length
-                } else if point < length {
-                    (out).update(from: digits, count: point)
-                    out[point] = UInt8(ascii: ".")
-                    (out + point + 1).update(from: digits + point, count: length - point)
-                    position = length + 1
-                } else {
-                    out.update(from: digits, count: length)
-                    position = length
-                    for _ in 0..<(point - length) {
-                        out[position] = UInt8(ascii: "0")
-                        position += 1
-                    }
-                    out[position] = UInt8(ascii: ".")
-                    out[position + 1] = UInt8(ascii: "0")
-                    position += 2
-                }
-                return position
-            }
-            out[0] = digits[0]
-            position = 1
-            if length > 1 {
+        var remaining = decimal.digits
+        if point > -4 && point <= 16 {
+            if point <= 0 {
+                // 0.000ddd
+                out[0] = UInt8(ascii: "0")
                 out[1] = UInt8(ascii: ".")
-                (out + 2).update(from: digits + 1, count: length - 1)
-                position = length + 1
+                let zeros = -point
+                for index in 0..<zeros { out[2 + index] = UInt8(ascii: "0") }
+                let first = 2 + zeros
+                var index = first + length - 1
+                while index >= first {
+                    out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+                    remaining /= 10
+                    index -= 1
+                }
+                return first + length
             }
-            var exponent = point - 1
-            out[position] = UInt8(ascii: "e")
-            out[position + 1] = exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
-            position += 2
-            if exponent < 0 { exponent = -exponent }
-            if exponent >= 10 {
-                out[position] = UInt8(ascii: "0") &+ UInt8(exponent / 10)
-                out[position + 1] = UInt8(ascii: "0") &+ UInt8(exponent % 10)
-            } else {
-                out[position] = UInt8(ascii: "0")
-                out[position + 1] = UInt8(ascii: "0") &+ UInt8(exponent)
+            if point < length {
+                // ddd.ddd: digit i goes to i, or i + 1 after the point
+                var digit = length - 1
+                while digit >= 0 {
+                    out[digit < point ? digit : digit + 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+                    remaining /= 10
+                    digit -= 1
+                }
+                out[point] = UInt8(ascii: ".")
+                return length + 1
             }
-            return position + 2
+            // ddd000.0
+            var digit = length - 1
+            while digit >= 0 {
+                out[digit] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+                remaining /= 10
+                digit -= 1
+            }
+            for index in length..<point { out[index] = UInt8(ascii: "0") }
+            out[point] = UInt8(ascii: ".")
+            out[point + 1] = UInt8(ascii: "0")
+            return point + 2
         }
+        // d.ddde±XX
+        var position: Int
+        if length == 1 {
+            out[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining)
+            position = 1
+        } else {
+            var digit = length - 1
+            while digit >= 1 {
+                out[digit + 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+                remaining /= 10
+                digit -= 1
+            }
+            out[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining)
+            out[1] = UInt8(ascii: ".")
+            position = length + 1
+        }
+        var exponent = point - 1
+        out[position] = UInt8(ascii: "e")
+        out[position + 1] = exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
+        if exponent < 0 { exponent = -exponent }
+        out[position + 2] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: exponent / 10)
+        out[position + 3] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: exponent % 10)
+        return position + 4
     }
 
     @inlinable

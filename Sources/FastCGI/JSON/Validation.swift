@@ -156,13 +156,31 @@ public struct FieldReader: Sendable {
         return nil
     }
 
-    /// A nested model (`class_name`) inside the body: only JSON objects.
-    public mutating func model(_ value: JSONValue, at location: [LocationElement], className: String) -> JSONObject? {
+    /// A nested model inside the body: only JSON objects. (Inside a FastAPI body a
+    /// non-object is `model_attributes_type`; bare pydantic would say `model_type`.)
+    public mutating func model(_ value: JSONValue, at location: [LocationElement]) -> JSONObject? {
         if case .object(let object) = value { return object }
         record(ValidationIssue(
-            type: "model_type", location: location,
-            message: "Input should be a valid dictionary or instance of \(className)", input: value,
-            context: JSONObject([(key: "class_name", value: .string(className))])))
+            type: "model_attributes_type", location: location,
+            message: "Input should be a valid dictionary or object to extract fields from", input: value))
+        return nil
+    }
+
+    /// `Union[str, List[str]]` as pydantic's smart union reports it: a string gives
+    /// `[text]`, a list of strings gives the list; otherwise one issue for the `str`
+    /// branch (`loc + ["str"]`) and the `list[str]` branch's issues (`loc + ["list[str]", …]`).
+    public mutating func stringOrStringList(_ value: JSONValue, at location: [LocationElement]) -> [String]? {
+        if case .string(let text) = value { return [text] }
+        var branch = FieldReader()
+        var strings: [String] = []
+        if let items = branch.list(value, at: location + ["list[str]"]) {
+            for (index, item) in items.enumerated() {
+                if let text = branch.string(item, at: location + ["list[str]", .index(index)]) { strings.append(text) }
+            }
+        }
+        if branch.issues.isEmpty { return strings }
+        record(ValidationIssue(type: "string_type", location: location + ["str"], message: "Input should be a valid string", input: value))
+        issues.append(contentsOf: branch.issues)
         return nil
     }
 
