@@ -12,9 +12,15 @@ enum TestPaths {
 
     static let mockHubScript = repoRoot.appendingPathComponent("scripts/mock_hub.py")
 
-    /// The project's Python (with huggingface_hub) when set up, else the system python3
-    /// (enough for the stdlib-only mock hub).
+    /// The reference Python (with huggingface_hub): COLPALI_TEST_PYTHON as scripts/test.sh
+    /// sets it, else .deps/venv, else the system python3 (enough for the stdlib-only
+    /// mock hub; the interop tests then fail saying huggingface_hub is missing).
     static var python: String {
+        if let configured = ProcessInfo.processInfo.environment["COLPALI_TEST_PYTHON"],
+            FileManager.default.isExecutableFile(atPath: configured)
+        {
+            return configured
+        }
         let venv = repoRoot.appendingPathComponent(".deps/venv/bin/python").path
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
     }
