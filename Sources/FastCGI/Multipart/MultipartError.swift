@@ -10,7 +10,7 @@ public enum MultipartError: Error, Equatable, Sendable {
     /// A delimiter line followed by something other than `--`, spaces, or CRLF.
     case malformedDelimiter
     case malformedHeader(String)
-    case missingContentDisposition
+    /// No Content-Disposition, or one without `name` (Starlette's wording for both).
     case missingName
     case headersTooLarge(limit: Int)
     case tooManyParts(limit: Int)
@@ -26,7 +26,6 @@ public enum MultipartError: Error, Equatable, Sendable {
         case .unexpectedEnd: return "Invalid multipart data: body ended before the closing boundary."
         case .malformedDelimiter: return "Invalid multipart data: malformed boundary line."
         case .malformedHeader(let detail): return "Invalid multipart data: malformed part header (\(detail))."
-        case .missingContentDisposition: return "Invalid multipart data: part without Content-Disposition."
         case .missingName: return "The Content-Disposition header field \"name\" must be provided."
         case .headersTooLarge(let limit): return "Part headers exceeded maximum size of \(limit) bytes."
         case .tooManyParts(let limit): return "Too many parts. Maximum number of parts is \(limit)."

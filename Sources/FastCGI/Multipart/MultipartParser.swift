@@ -218,7 +218,7 @@ struct MultipartScanner {
     /// Name and filename from Content-Disposition (any disposition type is accepted, as
     /// python-multipart does; RFC 7578 says `form-data`).
     private func disposition(_ headers: HTTPHeaders) throws(MultipartError) -> (String, String?) {
-        guard let raw = headers["content-disposition"] else { throw .missingContentDisposition }
+        guard let raw = headers["content-disposition"] else { throw .missingName }
         let parsed = HeaderValue(parsing: raw)
         guard let name = parsed.parameter("name") else { throw .missingName }
         var filename = parsed.parameter("filename*") ?? parsed.parameter("filename")
