@@ -59,7 +59,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> ServiceConfiguration
     {
-        var reader = EnvironmentReader(environment)
+        let reader = EnvironmentReader(environment)
         let run = reader.string("COLPALI_RUN_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
         var config = ServiceConfiguration(runDirectory: run ?? URL(fileURLWithPath: ".run", isDirectory: true).standardizedFileURL)
         config.modelID = reader.string("COLPALI_MODEL_ID") ?? config.modelID

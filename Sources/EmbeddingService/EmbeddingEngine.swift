@@ -1,0 +1,83 @@
+import Foundation
+
+/// Token vectors of one input: `tokenCount` × `dim` floats, token-major.
+public struct TokenVectors: Sendable, Equatable {
+    public let tokenCount: Int
+    public let dim: Int
+    public let values: [Float]
+
+    public init(tokenCount: Int, dim: Int, values: [Float]) {
+        self.tokenCount = tokenCount
+        self.dim = dim
+        self.values = values
+    }
+
+    public func row(_ index: Int) -> ArraySlice<Float> { values[(index * dim)..<((index + 1) * dim)] }
+}
+
+/// An image's embedding and where its `<image>` tokens are.
+public struct ImageEmbedding: Sendable, Equatable {
+    public let vectors: TokenVectors
+    /// Index (within `vectors`) of every `<image>` token, ascending: split tiles row-major, then the global view.
+    public let imagePatchIndices: [Int]
+    /// Tile grid (0 × 0 when the image was not split).
+    public let tileRows: Int
+    public let tileColumns: Int
+    /// Size of the decoded image, before preprocessing.
+    public let imageWidth: Int
+    public let imageHeight: Int
+
+    public init(vectors: TokenVectors, imagePatchIndices: [Int], tileRows: Int, tileColumns: Int, imageWidth: Int, imageHeight: Int) {
+        self.vectors = vectors
+        self.imagePatchIndices = imagePatchIndices
+        self.tileRows = tileRows
+        self.tileColumns = tileColumns
+        self.imageWidth = imageWidth
+        self.imageHeight = imageHeight
+    }
+}
+
+/// What /info reports.
+public struct EngineInfo: Sendable, Equatable {
+    public var modelID: String
+    public var device: String
+    public var dtype: String
+    public var flashAttention: Bool
+    public var dim: Int
+    public var imageTokenID: Int
+    public var imageSeqLen: Int
+
+    public init(modelID: String, device: String, dtype: String, flashAttention: Bool, dim: Int, imageTokenID: Int, imageSeqLen: Int) {
+        self.modelID = modelID
+        self.device = device
+        self.dtype = dtype
+        self.flashAttention = flashAttention
+        self.dim = dim
+        self.imageTokenID = imageTokenID
+        self.imageSeqLen = imageSeqLen
+    }
+}
+
+/// Result of the /patches arithmetic for one image size.
+public enum PatchesResult: Sendable, Equatable {
+    case grid(x: Int, y: Int)
+    case failure(String)
+}
+
+/// The model behind the routes: a protocol so that routes can be tested without a model.
+///
+/// Calls block the calling (request) thread; implementations may combine concurrent calls
+/// into one forward pass. Errors that are the client's fault are `InputError`s.
+public protocol EmbeddingEngine: Sendable {
+    var info: EngineInfo { get }
+    func embedQueries(_ queries: [String]) throws -> [TokenVectors]
+    func embedImages(_ images: [[UInt8]]) throws -> [ImageEmbedding]
+    func patchGrid(width: Int, height: Int) -> PatchesResult
+}
+
+/// Bad input that the client can fix; answered with 400 and `message`.
+public struct InputError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Hub
+import Logging
+import Torch
+import WorkerPool
+
+/// The `serve` process: binds the FastCGI socket, spawns and supervises the workers, and
+/// makes sure the model is on disk (downloading it at first start) while they answer 503
+/// with the progress it publishes in the run directory's state file.
+public struct Master: Sendable {
+    public let configuration: ServiceConfiguration
+    public let environment: [String: String]
+    /// The executable to exec for workers (normally this program).
+    public let executable: String
+    let logger: Logger
+
+    public init(configuration: ServiceConfiguration, environment: [String: String], executable: String, logger: Logger) {
+        self.configuration = configuration
+        self.environment = environment
+        self.executable = executable
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM/SIGINT; returns the exit status (non-zero when the model could not
+    /// be prepared or the workers crash-looped).
+    public func run() throws -> Int32 {
+        let config = configuration
+        try FileManager.default.createDirectory(at: config.runDirectory, withIntermediateDirectories: true)
+        let hubConfiguration = HubConfiguration.fromEnvironment(environment)
+        logger.info("ColModernVBert embedding service \(config.apiVersion), libtorch \(Torch.version)")
+        logger.info("model \(config.modelID) at revision \(config.modelRevision); cache \(hubConfiguration.cacheDirectory.path)\(hubConfiguration.offline ? " (offline)" : "")")
+        logger.info("device \(config.resolvedDevice), dtype \(config.resolvedDType.torchName), \(config.cpuThreads) CPU threads per worker")
+        logger.info("\(config.workers) workers × \(config.requestsPerWorker) request slots on \(config.listen); run directory \(config.runDirectory.path)")
+
+        let status = StateFile(directory: config.runDirectory.path, name: config.stateFile.lastPathComponent)
+        try status.write(WarmupStatus(phase: .starting, message: "starting"))
+
+        let listener = try ListeningSocket.bind(try WorkerPool.ListenAddress(parsing: config.listen))
+        let signals = try SignalRelay.install()
+        var workerEnvironment = environment
+        workerEnvironment["COLPALI_RUN_DIR"] = config.runDirectory.path
+        let supervisor = try Supervisor(
+            configuration: SupervisorConfiguration(
+                command: WorkerCommand(executable: executable, arguments: ["worker"], environment: workerEnvironment),
+                workerCount: config.workers),
+            listener: listener, logger: logger)
+
+        let outcome = WarmupOutcome()
+        let warmup = Thread {
+            let failed = !prepareModel(hub: HubClient(configuration: hubConfiguration, logger: hubLogger), status: status)
+            if failed {
+                outcome.failed = true
+                supervisor.requestStop()
+            }
+        }
+        warmup.name = "model-warmup"
+        warmup.start()
+
+        do {
+            try supervisor.run(signals: signals)
+        } catch {
+            logger.critical("pool gave up: \(error)")
+            status.remove()
+            return 2
+        }
+        status.remove()
+        return outcome.failed ? 1 : 0
+    }
+
+    /// Downloads (or finds) the model and publishes progress; false on failure.
+    private func prepareModel(hub: HubClient, status: StateFile) -> Bool {
+        let started = Date()
+        let lastWrite = LastWrite()
+        do {
+            let directory = try hub.ensureModel(id: configuration.modelID, revision: configuration.modelRevision) { progress in
+                // Keep the file fresh but do not rewrite it for every chunk.
+                guard lastWrite.due(progress.phase == .downloading ? 0.5 : 0) else { return }
+                try? status.write(WarmupStatus(phase: .downloading, message: progress.summary, progress: progress.fractionCompleted))
+            }
+            try status.write(WarmupStatus(phase: .ready, message: "model files ready in \(directory.path)", progress: 1))
+            logger.info("model files ready in \(directory.path) (\(String(format: "%.1f", Date().timeIntervalSince(started)))s)")
+            return true
+        } catch {
+            logger.critical("cannot prepare model \(configuration.modelID): \(error)")
+            try? status.write(WarmupStatus(phase: .failed, message: "\(error)"))
+            return false
+        }
+    }
+
+    private var hubLogger: HubLogger {
+        let logger = self.logger
+        return { level, line in
+            switch level {
+            case .debug: logger.debug("\(line)")
+            case .info: logger.info("\(line)")
+            case .warning: logger.warning("\(line)")
+            case .error: logger.error("\(line)")
+            }
+        }
+    }
+}
+
+/// Set by the warm-up thread, read after the pool stopped.
+private final class WarmupOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var failed: Bool {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
+    }
+}
+
+/// Rate limit for progress writes.
+private final class LastWrite: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last = Date.distantPast
+    func due(_ interval: TimeInterval) -> Bool {
+        lock.withLock {
+            let now = Date()
+            guard now.timeIntervalSince(last) >= interval else { return false }
+            last = now
+            return true
+        }
+    }
+}

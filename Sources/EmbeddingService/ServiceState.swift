@@ -1,0 +1,49 @@
+import Foundation
+
+/// Where a worker is on its way to serving: the routes answer 503 until `ready`.
+public enum Readiness: Sendable {
+    /// The master is still fetching the model (`progress` in 0...1 when known).
+    case downloading(detail: String, progress: Double?)
+    /// Weights are being loaded into memory.
+    case loading(detail: String)
+    case ready(any EmbeddingEngine)
+    /// Preparing the model failed; the worker keeps answering 503 with the reason.
+    case failed(detail: String)
+
+    var statusName: String {
+        switch self {
+        case .downloading: "downloading"
+        case .loading: "loading"
+        case .ready: "healthy"
+        case .failed: "failed"
+        }
+    }
+}
+
+/// The worker's current `Readiness`, shared by the loader and the request threads.
+public final class ServiceState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Readiness
+
+    public init(_ initial: Readiness = .loading(detail: "loading model")) {
+        current = initial
+    }
+
+    public var readiness: Readiness {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
+
+    public func set(_ readiness: Readiness) {
+        lock.lock()
+        current = readiness
+        lock.unlock()
+    }
+
+    /// The engine, if ready.
+    public var engine: (any EmbeddingEngine)? {
+        if case .ready(let engine) = readiness { return engine }
+        return nil
+    }
+}

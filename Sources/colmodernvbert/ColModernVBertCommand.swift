@@ -1,0 +1,102 @@
+import ArgumentParser
+import EmbeddingService
+import Foundation
+import Hub
+import Logging
+
+@main
+struct ColModernVBertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "colmodernvbert",
+        abstract: "ColModernVBert embedding service: a FastCGI worker pool behind nginx.",
+        discussion: "Configuration comes from the environment (see README.md).",
+        subcommands: [Serve.self, WorkerCommand.self, Download.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// One-line logs on stderr; `COLPALI_LOG_LEVEL` (trace...critical) sets the level.
+enum Logs {
+    static func make(_ label: String, environment: [String: String]) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = environment["COLPALI_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prepare the model (download at first start), bind the socket, run and supervise the workers.")
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let logger = Logs.make("colmodernvbert.master", environment: environment)
+        do {
+            let configuration = try ServiceConfiguration.fromEnvironment(environment)
+            let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            let status = try Master(configuration: configuration, environment: environment, executable: executable, logger: logger).run()
+            if status != 0 { throw ExitCode(status) }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Serve FastCGI requests on the socket passed as fd 0 (started by `serve`).")
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let logger = Logs.make("colmodernvbert.worker", environment: environment)
+        do {
+            let configuration = try ServiceConfiguration.fromEnvironment(environment)
+            let status = try Worker(configuration: configuration, environment: environment, logger: logger).run()
+            if status != 0 { throw ExitCode(status) }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Download: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fetch the model into the hub cache without serving (image builds, init containers).")
+
+    @Option(help: "Model id or local folder (default: COLPALI_MODEL_ID).")
+    var model: String?
+
+    @Option(help: "Branch, tag or commit (default: COLPALI_MODEL_REVISION or main).")
+    var revision: String?
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let logger = Logs.make("colmodernvbert.download", environment: environment)
+        do {
+            let configuration = try ServiceConfiguration.fromEnvironment(environment)
+            let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment)) { level, line in
+                switch level {
+                case .debug: logger.debug("\(line)")
+                case .info: logger.info("\(line)")
+                case .warning: logger.warning("\(line)")
+                case .error: logger.error("\(line)")
+                }
+            }
+            let directory = try hub.ensureModel(
+                id: model ?? configuration.modelID, revision: revision ?? configuration.modelRevision)
+            print(directory.path)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+    }
+}
