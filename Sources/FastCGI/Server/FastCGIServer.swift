@@ -66,17 +66,17 @@ public final class FastCGIServer: Sendable {
 
     /// Starts the accept threads and returns.
     public func start() throws(ServerError) {
+        let alreadyStarted = state.withLock { current -> Bool in
+            defer { current.started = true }
+            return current.started
+        }
+        guard !alreadyStarted else { throw .alreadyStarted }
         let rc = FCGX_Init()
         guard rc == 0 else { throw .libraryInit(code: rc) }
         let flags = fcntl(socket.fd, F_GETFL)
         guard flags >= 0, fcntl(socket.fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
             throw .system(call: "fcntl(O_NONBLOCK)", target: socket.address.description, errno: errno)
         }
-        let alreadyStarted = state.withLock { current -> Bool in
-            defer { current.started = true }
-            return current.started
-        }
-        guard !alreadyStarted else { throw .alreadyStarted }
         let count = max(1, configuration.acceptThreads)
         var threads: [pthread_t] = []
         for index in 0..<count {

@@ -78,6 +78,24 @@ public final class ListenSocket: Sendable {
         return ListenSocket(fd: fd, address: .inherited(fd: fd), ownedPath: nil)
     }
 
+    /// The TCP port actually bound (useful after binding port 0); `nil` for unix sockets.
+    public var localPort: UInt16? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { return nil }
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafeBytes(of: storage) { UInt16(bigEndian: $0.load(as: sockaddr_in.self).sin_port) }
+        case AF_INET6:
+            return withUnsafeBytes(of: storage) { UInt16(bigEndian: $0.load(as: sockaddr_in6.self).sin6_port) }
+        default:
+            return nil
+        }
+    }
+
     /// Closes the descriptor (once) and removes a unix socket file this process created.
     /// Other processes sharing an inherited socket keep listening.
     public func close() {

@@ -1,0 +1,235 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+@testable import FastCGI
+
+/// The responder loop on real sockets, driven by the module's FastCGI client from
+/// plain threads (client calls block, so they stay off Swift's cooperative pool).
+@Suite struct ServerEndToEndTests {
+    static func socketPath(_ tag: String) -> String {
+        "/tmp/fcgi-test-\(getpid())-\(tag)-\(UInt32.random(in: 0...UInt32.max)).sock"
+    }
+
+    /// Echoes what the request looked like, with an FNV-1a hash of the body.
+    static let echo = ClosureHandler { request in
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in request.body { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return HTTPResponse(json: [
+            "method": .string(request.method.rawValue), "path": .string(request.path), "query": .string(request.query),
+            "agent": .string(request.headers["user-agent"] ?? ""), "type": .string(request.headers["content-type"] ?? ""),
+            "length": .int(request.body.count), "hash": .string(String(hash, radix: 16)),
+        ])
+    }
+
+    /// Runs `body` on `count` threads at once and returns their results in order.
+    static func concurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> T) throws -> [T] {
+        let results = Locked([T?](repeating: nil, count: count))
+        var threads: [pthread_t] = []
+        for index in 0..<count {
+            threads.append(try spawnThread(stackBytes: 1 << 20) {
+                let value = body(index)
+                results.withLock { $0[index] = value }
+            })
+        }
+        for thread in threads { pthread_join(thread, nil) }
+        return results.withLock { $0.map { $0! } }
+    }
+
+    /// Polls `condition` for up to `seconds`.
+    static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = monotonicSeconds() + seconds
+        while monotonicSeconds() < deadline {
+            if condition() { return true }
+            usleep(5_000)
+        }
+        return condition()
+    }
+
+    @Test func servesRequestsOverAUnixSocket() throws {
+        let path = Self.socketPath("basic")
+        let socket = try ListenSocket.bind(.unix(path: path))
+        let records = Locked([RequestRecord]())
+        let server = try FastCGIServer(
+            socket: socket, handler: Self.echo,
+            configuration: FastCGIServerConfiguration(acceptThreads: 2, onRequest: { record in records.withLock { $0.append(record) } }))
+        try server.start()
+        defer {
+            server.stop()
+            server.wait()
+            socket.close()
+        }
+        let client = FastCGIClient(address: .unix(path: path), timeoutSeconds: 10)
+
+        let get = try client.send(.get, "/health", query: "a=1", headers: [("User-Agent", "tests/1")])
+        #expect(get.status == 200)
+        #expect(get.headers["content-type"] == "application/json")
+        let getJSON = try JSONParser().parse(get.body)
+        #expect(getJSON["path"] == "/health" && getJSON["query"] == "a=1" && getJSON["agent"] == "tests/1" && getJSON["length"] == 0)
+
+        // A body spanning several FCGI_STDIN records.
+        var generator = SeededGenerator(seed: 1)
+        let body = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in body { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let post = try client.send(.post, "/embed/images", headers: [("Content-Type", "application/octet-stream")], body: body)
+        #expect(post.status == 200)
+        let postJSON = try JSONParser().parse(post.body)
+        #expect(postJSON["length"] == .int(body.count))
+        #expect(postJSON["hash"] == .string(String(hash, radix: 16)))
+        #expect(postJSON["type"] == "application/octet-stream")
+
+        #expect(Self.eventually { records.withLock { $0.count } == 2 })
+        let logged = records.withLock { $0 }
+        #expect(logged.map(\.path) == ["/health", "/embed/images"])
+        #expect(logged[1].requestBytes == body.count && logged[1].status == 200 && logged[1].delivered)
+        #expect(logged.allSatisfy { $0.responseBytes > 0 && $0.seconds >= 0 && (0..<2).contains($0.thread) })
+    }
+
+    /// N accept threads hold N requests in the handler at once; `stop()` lets them all
+    /// finish and deliver their answers before `wait()` returns.
+    @Test func holdsConcurrentRequestsAndDrainsOnStop() throws {
+        let path = Self.socketPath("drain")
+        let socket = try ListenSocket.bind(.unix(path: path))
+        let gate = Locked((arrived: 0, open: false))
+        let handler = ClosureHandler { request in
+            gate.withLock { $0.arrived += 1 }
+            _ = gate.wait(until: { $0.open }, then: { _ in })
+            return HTTPResponse(json: ["path": .string(request.path)])
+        }
+        let server = try FastCGIServer(socket: socket, handler: handler, configuration: FastCGIServerConfiguration(acceptThreads: 4))
+        try server.start()
+        let client = FastCGIClient(address: .unix(path: path), timeoutSeconds: 20)
+
+        let waiter = Locked(false)
+        let results = Locked([Int]())
+        var clientThreads: [pthread_t] = []
+        for index in 0..<4 {
+            clientThreads.append(try spawnThread(stackBytes: 1 << 20) {
+                let status = (try? client.send(.post, "/r\(index)", body: [1, 2, 3]))?.status ?? -1
+                results.withLock { $0.append(status) }
+            })
+        }
+        // All four are inside the handler at the same time.
+        #expect(Self.eventually { gate.withLock { $0.arrived } == 4 })
+        #expect(server.inFlight == 4)
+
+        server.stop()
+        let waitThread = try spawnThread(stackBytes: 1 << 20) {
+            server.wait()
+            waiter.withLock { $0 = true }
+        }
+        usleep(300_000)
+        // Stopping does not abandon in-flight requests: wait() is still blocked on them.
+        #expect(waiter.withLock { $0 } == false)
+        #expect(results.withLock { $0.isEmpty })
+
+        gate.withLock { $0.open = true }
+        for thread in clientThreads { pthread_join(thread, nil) }
+        pthread_join(waitThread, nil)
+        #expect(waiter.withLock { $0 })
+        #expect(results.withLock { $0 } == [200, 200, 200, 200])
+        #expect(server.inFlight == 0 && server.served == 4)
+
+        // Nothing accepts any more; closing removes the socket file.
+        socket.close()
+        #expect(throws: FastCGIClient.Failure.self) { try client.send(.get, "/late") }
+    }
+
+    @Test func bodyLimitsAndBrokenBodies() throws {
+        let path = Self.socketPath("limits")
+        let socket = try ListenSocket.bind(.unix(path: path))
+        let calls = Locked(0)
+        let handler = ClosureHandler { request in
+            calls.withLock { $0 += 1 }
+            return HTTPResponse(json: ["length": .int(request.body.count)])
+        }
+        let server = try FastCGIServer(
+            socket: socket, handler: handler, configuration: FastCGIServerConfiguration(acceptThreads: 1, maxBodyBytes: 1000))
+        try server.start()
+        defer {
+            server.stop()
+            server.wait()
+            socket.close()
+        }
+        let client = FastCGIClient(address: .unix(path: path), timeoutSeconds: 10)
+
+        let tooLarge = try client.send(.post, "/x", body: Array(repeating: 1, count: 200_000))
+        #expect(tooLarge.status == 413)
+        #expect(String(decoding: tooLarge.body, as: UTF8.self) == #"{"detail":"Request body too large"}"#)
+
+        // No CONTENT_LENGTH: read to the end of FCGI_STDIN, still bounded.
+        let unknownTooLarge = try client.send(.post, "/x", body: Array(repeating: 1, count: 1001), extraParameters: ["CONTENT_LENGTH": ""])
+        #expect(unknownTooLarge.status == 413)
+        let unknownFine = try client.send(.post, "/x", body: Array(repeating: 1, count: 1000), extraParameters: ["CONTENT_LENGTH": ""])
+        #expect(unknownFine.status == 200)
+        #expect(try JSONParser().parse(unknownFine.body)["length"] == 1000)
+
+        let truncated = try client.send(.post, "/x", body: Array(repeating: 1, count: 10), contentLength: 100)
+        #expect(truncated.status == 400)
+        let badLength = try client.send(.post, "/x", body: [1], extraParameters: ["CONTENT_LENGTH": "abc"])
+        #expect(badLength.status == 400)
+
+        let exact = try client.send(.post, "/x", body: Array(repeating: 1, count: 1000))
+        #expect(exact.status == 200)
+        // Only the two acceptable bodies reached the handler.
+        #expect(calls.withLock { $0 } == 2)
+    }
+
+    /// Two servers on one listening socket, as pool workers share an inherited fd:
+    /// stopping one leaves the other serving.
+    @Test func twoServersShareASocketAndStopIndependently() throws {
+        let path = Self.socketPath("shared")
+        let socket = try ListenSocket.bind(.unix(path: path))
+        let inherited = try ListenSocket.inherit(fd: dup(socket.fd))
+        let first = try FastCGIServer(
+            socket: socket, handler: ClosureHandler { _ in HTTPResponse(text: "first") },
+            configuration: FastCGIServerConfiguration(acceptThreads: 2))
+        let second = try FastCGIServer(
+            socket: inherited, handler: ClosureHandler { _ in HTTPResponse(text: "second") },
+            configuration: FastCGIServerConfiguration(acceptThreads: 2))
+        try first.start()
+        try second.start()
+        let client = FastCGIClient(address: .unix(path: path), timeoutSeconds: 10)
+
+        let before = try Self.concurrently(8) { _ in (try? client.send(.get, "/who"))?.text ?? "failed" }
+        #expect(before.allSatisfy { $0 == "first" || $0 == "second" })
+
+        first.stop()
+        first.wait()
+        let servedBySecond = second.served
+        let after = try Self.concurrently(6) { _ in (try? client.send(.get, "/who"))?.text ?? "failed" }
+        #expect(after == Array(repeating: "second", count: 6))
+        #expect(second.served == servedBySecond + 6)
+
+        second.stop()
+        second.wait()
+        inherited.close()
+        socket.close()
+    }
+
+    @Test func tcpLoopbackAndInheritChecks() throws {
+        let socket = try ListenSocket.bind(.tcp(host: "127.0.0.1", port: 0))
+        let port = try #require(socket.localPort)
+        let server = try FastCGIServer(socket: socket, handler: Self.echo, configuration: FastCGIServerConfiguration(acceptThreads: 1))
+        try server.start()
+        defer {
+            server.stop()
+            server.wait()
+            socket.close()
+        }
+        let response = try FastCGIClient(address: .tcp(host: "127.0.0.1", port: port)).send(.get, "/tcp")
+        #expect(response.status == 200)
+        #expect(try JSONParser().parse(response.body)["path"] == "/tcp")
+
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
+        #expect(throws: ServerError.notAListeningSocket(fd: fds[0])) { try ListenSocket.inherit(fd: fds[0]) }
+        #expect(throws: ServerError.alreadyStarted) { try server.start() }
+    }
+}
