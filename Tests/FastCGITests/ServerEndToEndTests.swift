@@ -232,4 +232,84 @@ import Testing
         #expect(throws: ServerError.notAListeningSocket(fd: fds[0])) { try ListenSocket.inherit(fd: fds[0]) }
         #expect(throws: ServerError.alreadyStarted) { try server.start() }
     }
+
+    /// A peer that stalls is cut off by the I/O timeout instead of holding a thread:
+    /// over TCP before its request head is complete, over a unix socket inside the body.
+    @Test func stalledPeersTimeOut() throws {
+        let tcp = try ListenSocket.bind(.tcp(host: "127.0.0.1", port: 0))
+        let unixPath = Self.socketPath("stall")
+        let unix = try ListenSocket.bind(.unix(path: unixPath))
+        let configuration = FastCGIServerConfiguration(acceptThreads: 1, ioTimeoutSeconds: 1)
+        let tcpServer = try FastCGIServer(socket: tcp, handler: Self.echo, configuration: configuration)
+        let unixServer = try FastCGIServer(socket: unix, handler: Self.echo, configuration: configuration)
+        try tcpServer.start()
+        try unixServer.start()
+
+        // TCP: connect, send half a record header, then nothing. The only accept thread is
+        // freed by the timeout and serves the next client.
+        let port = try #require(tcp.localPort)
+        let idle = try FastCGIConnection.open(.tcp(host: "127.0.0.1", port: port), timeoutSeconds: 10)
+        try idle.write([1, 1, 0])
+        usleep(100_000)
+        let started = monotonicSeconds()
+        let next = try FastCGIClient(address: .tcp(host: "127.0.0.1", port: port), timeoutSeconds: 10).send(.get, "/after")
+        #expect(next.status == 200)
+        #expect(monotonicSeconds() - started < 5)
+        idle.close()
+
+        // Unix: a complete head, CONTENT_LENGTH 100, 10 bytes of body, then silence.
+        let stalled = try FastCGIConnection.open(.unix(path: unixPath), timeoutSeconds: 10)
+        var wire = FastCGIRecord.beginRequest(requestID: 1, keepConnection: false)
+        wire += FastCGIRecord.stream(.params, requestID: 1, content: FastCGIRecord.nameValuePairs([
+            ("REQUEST_METHOD", "POST"), ("DOCUMENT_URI", "/slow"), ("CONTENT_LENGTH", "100"),
+        ]))
+        wire += FastCGIRecord.encode(.stdin, requestID: 1, content: Array(repeating: 7, count: 10)[...])
+        try stalled.write(wire)
+        // The server gives up on the body and answers 400 on the same connection.
+        let header = try #require(try stalled.read(exactly: 8))
+        #expect(header[1] == FastCGIRecord.RecordType.stdout.rawValue)
+        let length = Int(header[4]) << 8 | Int(header[5])
+        let content = try #require(try stalled.read(exactly: length + Int(header[6])))
+        #expect(String(decoding: content.prefix(length), as: UTF8.self).hasPrefix("Status: 400"))
+        stalled.close()
+
+        for server in [tcpServer, unixServer] {
+            server.stop()
+            server.wait()
+        }
+        tcp.close()
+        unix.close()
+    }
+
+    /// A client that hangs up before reading a large answer costs a failed write (logged
+    /// as not delivered), not the process; the next request is served normally.
+    @Test func clientHangingUpMidResponse() throws {
+        let path = Self.socketPath("hangup")
+        let socket = try ListenSocket.bind(.unix(path: path))
+        let records = Locked([RequestRecord]())
+        let big = [UInt8](repeating: UInt8(ascii: "x"), count: 8 << 20)
+        let server = try FastCGIServer(
+            socket: socket, handler: ClosureHandler { request in
+                request.path == "/big" ? HTTPResponse(status: 200, body: big) : HTTPResponse(text: "small")
+            },
+            configuration: FastCGIServerConfiguration(acceptThreads: 1, onRequest: { record in records.withLock { $0.append(record) } }))
+        try server.start()
+        defer {
+            server.stop()
+            server.wait()
+            socket.close()
+        }
+        let connection = try FastCGIConnection.open(.unix(path: path), timeoutSeconds: 10)
+        var wire = FastCGIRecord.beginRequest(requestID: 1, keepConnection: false)
+        wire += FastCGIRecord.stream(.params, requestID: 1, content: FastCGIRecord.nameValuePairs([("DOCUMENT_URI", "/big")]))
+        wire += FastCGIRecord.stream(.stdin, requestID: 1, content: [])
+        try connection.write(wire)
+        _ = try connection.read(exactly: 8)  // the answer has started
+        connection.close()
+
+        #expect(Self.eventually { records.withLock { $0.count } == 1 })
+        #expect(records.withLock { $0.first?.delivered } == false)
+        let after = try FastCGIClient(address: .unix(path: path), timeoutSeconds: 10).send(.get, "/small")
+        #expect(after.text == "small")
+    }
 }

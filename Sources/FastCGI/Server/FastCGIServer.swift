@@ -23,6 +23,9 @@ import Darwin
 /// Non-blocking is a property of the shared socket, so every process accepting on it
 /// must accept this way (all workers of the pool do).
 ///
+/// `start()` sets SIGPIPE to ignored for the whole process (a peer hanging up must be a
+/// failed write, not a dead worker).
+///
 /// Each connection serves one request and is closed (nginx's default, no
 /// `fastcgi_keep_conn`): a kept connection would tie a thread to an idle peer.
 public final class FastCGIServer: Sendable {
@@ -73,10 +76,16 @@ public final class FastCGIServer: Sendable {
         guard !alreadyStarted else { throw .alreadyStarted }
         let rc = FCGX_Init()
         guard rc == 0 else { throw .libraryInit(code: rc) }
+        // libfcgi writes with write(2): a web server that hangs up mid-response would
+        // raise SIGPIPE and kill the process. Every libfcgi application ignores it.
+        signal(SIGPIPE, SIG_IGN)
         let flags = fcntl(socket.fd, F_GETFL)
         guard flags >= 0, fcntl(socket.fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
             throw .system(call: "fcntl(O_NONBLOCK)", target: socket.address.description, errno: errno)
         }
+        // TCP connections inherit these from the listener, which bounds libfcgi's reads of
+        // the request head too; unix connections do not, so `serve` sets them again.
+        setTimeouts(socket.fd)
         let count = max(1, configuration.acceptThreads)
         var threads: [pthread_t] = []
         for index in 0..<count {
@@ -158,6 +167,8 @@ public final class FastCGIServer: Sendable {
 
     private func serve(_ request: UnsafeMutablePointer<FCGX_Request>, thread: Int) {
         let started = monotonicSeconds()
+        // ipcFd is libfcgi's connection descriptor; only socket options are set on it.
+        setTimeouts(request.pointee.ipcFd)
         state.withLock { $0.inFlight += 1 }
         defer {
             state.withLock {
@@ -187,6 +198,13 @@ public final class FastCGIServer: Sendable {
                 method: httpRequest.method.rawValue, path: httpRequest.path, status: response.status,
                 requestBytes: httpRequest.body.count, responseBytes: response.body.count,
                 seconds: monotonicSeconds() - started, thread: thread, delivered: delivered))
+    }
+
+    private func setTimeouts(_ fd: Int32) {
+        guard configuration.ioTimeoutSeconds > 0, fd >= 0 else { return }
+        var timeout = timeval(tv_sec: configuration.ioTimeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     private func report(_ message: String) {

@@ -8,6 +8,9 @@ public struct FastCGIServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Stack of each accept thread; handlers run on it.
     public var threadStackBytes: Int
+    /// Longest a single read or write on a connection may block (0: no limit), so a peer
+    /// that stalls mid-request cannot hold an accept thread, or a graceful stop, forever.
+    public var ioTimeoutSeconds: Int
     /// Told about every finished request (for the one-line access log).
     public var onRequest: (@Sendable (RequestRecord) -> Void)?
     /// Told about trouble that has no request to answer: accept failures, clients gone.
@@ -15,11 +18,12 @@ public struct FastCGIServerConfiguration: Sendable {
 
     public init(
         acceptThreads: Int = 4, maxBodyBytes: Int = 64 * 1024 * 1024, threadStackBytes: Int = 8 * 1024 * 1024,
-        onRequest: (@Sendable (RequestRecord) -> Void)? = nil, onError: (@Sendable (String) -> Void)? = nil
+        ioTimeoutSeconds: Int = 60, onRequest: (@Sendable (RequestRecord) -> Void)? = nil, onError: (@Sendable (String) -> Void)? = nil
     ) {
         self.acceptThreads = acceptThreads
         self.maxBodyBytes = maxBodyBytes
         self.threadStackBytes = threadStackBytes
+        self.ioTimeoutSeconds = ioTimeoutSeconds
         self.onRequest = onRequest
         self.onError = onError
     }
