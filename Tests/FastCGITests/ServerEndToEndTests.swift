@@ -95,7 +95,7 @@ import Testing
         let gate = Locked((arrived: 0, open: false))
         let handler = ClosureHandler { request in
             gate.withLock { $0.arrived += 1 }
-            _ = gate.wait(until: { $0.open }, then: { _ in })
+            gate.wait(until: { $0.open }, then: { _ in })
             return HTTPResponse(json: ["path": .string(request.path)])
         }
         let server = try FastCGIServer(socket: socket, handler: handler, configuration: FastCGIServerConfiguration(acceptThreads: 4))
