@@ -136,9 +136,9 @@ ic_status ic_decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels, 
     while (info.output_scanline < info.output_height) {
         jpeg_read_scanlines(&info, rows + info.output_scanline, info.output_height - info.output_scanline);
     }
-    // The end-of-image marker is not required once every line is decoded (Pillow
-    // accepts such files too), so abort instead of jpeg_finish_decompress.
-    jpeg_abort_decompress(&info);
+    // Reads up to the end-of-image marker: like Pillow, a file that stops before
+    // it counts as truncated (the memory source then warns JWRN_JPEG_EOF).
+    jpeg_finish_decompress(&info);
     jpeg_destroy_decompress(&info);
     free(rows);
     if (mode == IC_MODE_CMYK) {

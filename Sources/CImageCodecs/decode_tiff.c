@@ -403,9 +403,54 @@ static bool read_rgba(TIFF *tiff, ic_image *out) {
     return complete;
 }
 
+/// Width and height from the first directory, read directly: libtiff refuses a
+/// zero-sized directory with a generic error, and the size must be checked first.
+static bool peek_size(const uint8_t *data, size_t size, uint64_t *width, uint64_t *height) {
+    bool big = data[0] == 'M';
+    uint64_t offset = big ? ((uint64_t)data[4] << 24 | (uint64_t)data[5] << 16 | (uint64_t)data[6] << 8 | data[7])
+                          : ((uint64_t)data[7] << 24 | (uint64_t)data[6] << 16 | (uint64_t)data[5] << 8 | data[4]);
+    if (offset + 2 > size) {
+        return false;
+    }
+#define TIFF_U16(p) (big ? (uint32_t)((p)[0] << 8 | (p)[1]) : (uint32_t)((p)[1] << 8 | (p)[0]))
+#define TIFF_U32(p) (big ? ((uint32_t)(p)[0] << 24 | (uint32_t)(p)[1] << 16 | (uint32_t)(p)[2] << 8 | (p)[3]) \
+                         : ((uint32_t)(p)[3] << 24 | (uint32_t)(p)[2] << 16 | (uint32_t)(p)[1] << 8 | (p)[0]))
+    uint32_t entries = TIFF_U16(data + offset);
+    bool have_width = false, have_height = false;
+    for (uint32_t i = 0; i < entries; i++) {
+        uint64_t at = offset + 2 + 12 * (uint64_t)i;
+        if (at + 12 > size) {
+            break;
+        }
+        const uint8_t *entry = data + at;
+        uint32_t tag = TIFF_U16(entry), type = TIFF_U16(entry + 2);
+        if (tag != TIFFTAG_IMAGEWIDTH && tag != TIFFTAG_IMAGELENGTH) {
+            continue;
+        }
+        uint64_t value = type == TIFF_SHORT ? TIFF_U16(entry + 8) : TIFF_U32(entry + 8);
+        if (tag == TIFFTAG_IMAGEWIDTH) {
+            *width = value;
+            have_width = true;
+        } else {
+            *height = value;
+            have_height = true;
+        }
+    }
+#undef TIFF_U16
+#undef TIFF_U32
+    return have_width && have_height;
+}
+
 ic_status ic_decode_tiff(const uint8_t *data, size_t size, uint64_t max_pixels, ic_image *out, ic_error *error) {
     if (size < 8 || !((data[0] == 'I' && data[1] == 'I') || (data[0] == 'M' && data[1] == 'M'))) {
         return ic_fail(error, IC_ERROR_CORRUPT, "not a TIFF file");
+    }
+    uint64_t declared_width = 0, declared_height = 0;
+    if (peek_size(data, size, &declared_width, &declared_height)) {
+        ic_status status = ic_check_size(out, declared_width, declared_height, max_pixels, error);
+        if (status != IC_OK) {
+            return status;
+        }
     }
     tiff_source source = {.data = data, .size = size, .offset = 0, .failed = false};
     TIFFOpenOptions *options = TIFFOpenOptionsAlloc();

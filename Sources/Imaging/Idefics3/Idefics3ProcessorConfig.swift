@@ -51,18 +51,17 @@ public struct Idefics3ProcessorConfig: Sendable, Equatable {
     /// `image_processor` object of `processor_config.json`; `image_seq_len` comes
     /// from `processor_config.json` either way.
     public static func load(directory: URL) throws(ImageProcessorConfigError) -> Idefics3ProcessorConfig {
-        let processorFile = directory.appendingPathComponent("processor_config.json")
-        let preprocessorFile = directory.appendingPathComponent("preprocessor_config.json")
-        let processor = try readObject(processorFile)
+        let processor = try readObject(directory.appendingPathComponent("processor_config.json"))
         var config: Idefics3ProcessorConfig
-        if let preprocessor = try readObject(preprocessorFile) {
+        if let preprocessor = try readObject(directory.appendingPathComponent("preprocessor_config.json")) {
             config = try Idefics3ProcessorConfig(object: preprocessor)
-        } else if let nested = processor?["image_processor"] as? [String: Any] {
+        } else if case .object(let nested)? = processor?["image_processor"] {
             config = try Idefics3ProcessorConfig(object: nested)
         } else {
-            throw .missingFile("neither preprocessor_config.json nor processor_config.json with image_processor in \(directory.path)")
+            throw .missingFile(
+                "neither preprocessor_config.json nor processor_config.json with image_processor in \(directory.path)")
         }
-        if let processor, let length = processor["image_seq_len"] {
+        if let length = processor?["image_seq_len"] {
             config.imageSeqLen = try positiveInteger(length, field: "image_seq_len")
         }
         return config
@@ -70,17 +69,10 @@ public struct Idefics3ProcessorConfig: Sendable, Equatable {
 
     /// Parses one image-processor JSON object (flat keys as in `preprocessor_config.json`).
     public init(json: Data) throws(ImageProcessorConfigError) {
-        let parsed: Any
-        do {
-            parsed = try JSONSerialization.jsonObject(with: json)
-        } catch {
-            throw .invalidJSON(error.localizedDescription)
-        }
-        guard let object = parsed as? [String: Any] else { throw .invalidJSON("top level is not an object") }
-        try self.init(object: object)
+        try self.init(object: try Self.object(from: json, name: "config"))
     }
 
-    init(object: [String: Any]) throws(ImageProcessorConfigError) {
+    init(object: [String: JSONValue]) throws(ImageProcessorConfigError) {
         self.init()
         doResize = try Self.flag(object, "do_resize", default: doResize)
         doImageSplitting = try Self.flag(object, "do_image_splitting", default: doImageSplitting)
@@ -104,7 +96,7 @@ public struct Idefics3ProcessorConfig: Sendable, Equatable {
             resample = filter
         }
         if let value = object["rescale_factor"] {
-            guard let factor = (value as? NSNumber)?.doubleValue, factor.isFinite else {
+            guard case .number(let factor) = value, factor.isFinite else {
                 throw .invalid(field: "rescale_factor", reason: "not a number")
             }
             rescaleFactor = factor
@@ -118,63 +110,69 @@ public struct Idefics3ProcessorConfig: Sendable, Equatable {
         }
     }
 
-    /// The JSON object in `url`, or nil when there is no such file.
-    private static func readObject(_ url: URL) throws(ImageProcessorConfigError) -> [String: Any]? {
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+    private static func object(from data: Data, name: String) throws(ImageProcessorConfigError) -> [String: JSONValue] {
+        let parsed: JSONValue
         do {
-            let data = try Data(contentsOf: url)
-            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ImageProcessorConfigError.invalidJSON("\(url.lastPathComponent): top level is not an object")
-            }
-            return object
-        } catch let error as ImageProcessorConfigError {
-            throw error
+            parsed = try JSONValue.parse(data)
+        } catch {
+            throw .invalidJSON("\(name): \(error)")
+        }
+        guard case .object(let object) = parsed else { throw .invalidJSON("\(name): top level is not an object") }
+        return object
+    }
+
+    /// The JSON object in `url`, or nil when there is no such file.
+    private static func readObject(_ url: URL) throws(ImageProcessorConfigError) -> [String: JSONValue]? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
         } catch {
             throw .invalidJSON("\(url.lastPathComponent): \(error.localizedDescription)")
         }
+        return try object(from: data, name: url.lastPathComponent)
     }
 
-    private static func flag(_ object: [String: Any], _ key: String, default value: Bool) throws(ImageProcessorConfigError)
-        -> Bool
+    private static func flag(_ object: [String: JSONValue], _ key: String, default value: Bool)
+        throws(ImageProcessorConfigError) -> Bool
     {
-        guard let raw = object[key], !(raw is NSNull) else { return value }
-        guard let flag = raw as? Bool else {
-            throw .invalid(field: key, reason: "not a boolean")
+        switch object[key] {
+        case nil, .null?: return value
+        case .bool(let flag)?: return flag
+        default: throw .invalid(field: key, reason: "not a boolean")
         }
-        return flag
     }
 
-    private static func longestEdge(_ value: Any, field: String) throws(ImageProcessorConfigError) -> Int {
-        guard let object = value as? [String: Any], let edge = object["longest_edge"] else {
+    private static func longestEdge(_ value: JSONValue, field: String) throws(ImageProcessorConfigError) -> Int {
+        guard case .object(let object) = value, let edge = object["longest_edge"] else {
             throw .invalid(field: field, reason: "only {\"longest_edge\": N} is supported")
         }
         return try positiveInteger(edge, field: "\(field).longest_edge")
     }
 
-    private static func positiveInteger(_ value: Any, field: String, allowZero: Bool = false)
+    private static func positiveInteger(_ value: JSONValue, field: String, allowZero: Bool = false)
         throws(ImageProcessorConfigError) -> Int
     {
-        guard let number = value as? NSNumber, let integer = Int(exactly: number.doubleValue),
-            integer > 0 || (allowZero && integer == 0)
+        guard case .number(let number) = value, let integer = Int(exactly: number), integer > 0 || (allowZero && integer == 0)
         else {
             throw .invalid(field: field, reason: "not a positive integer")
         }
         return integer
     }
 
-    private static func triple(_ value: Any, field: String) throws(ImageProcessorConfigError) -> [Double] {
-        if let number = value as? NSNumber {
-            return Array(repeating: number.doubleValue, count: 3)
+    private static func triple(_ value: JSONValue, field: String) throws(ImageProcessorConfigError) -> [Double] {
+        if case .number(let number) = value, number.isFinite {
+            return Array(repeating: number, count: 3)
         }
-        guard let list = value as? [Any], list.count == 3 else {
+        guard case .array(let list) = value, list.count == 3 else {
             throw .invalid(field: field, reason: "expected 3 numbers")
         }
         var result: [Double] = []
         for item in list {
-            guard let number = item as? NSNumber, number.doubleValue.isFinite else {
+            guard case .number(let number) = item, number.isFinite else {
                 throw .invalid(field: field, reason: "expected 3 numbers")
             }
-            result.append(number.doubleValue)
+            result.append(number)
         }
         return result
     }

@@ -1,7 +1,9 @@
-/// Resizes 8-bit RGB images the way Pillow's `Image.resize` does for "RGB":
-/// a horizontal pass into an 8-bit intermediate (only over the rows the vertical
-/// pass will read), then a vertical pass, both in 32-bit fixed point with Pillow's
-/// rounding and clipping. The results equal Pillow's byte for byte.
+/// Resizes 8-bit RGB images the way Pillow's `Image.resize` does for "RGB": two
+/// separable passes in 32-bit fixed point with Pillow's rounding and clipping and
+/// an 8-bit intermediate, in Pillow 13's order (vertical first when the height
+/// shrinks by more than twice the width's reduction, else horizontal first, over
+/// only the rows the vertical pass reads). The order matters: the intermediate is
+/// rounded to 8 bits. The results equal Pillow's byte for byte.
 public struct Resampler: Sendable {
     public var filter: ResampleFilter
     /// Upper bound on threads used for one resize (1 = calling thread only).
@@ -35,6 +37,13 @@ public struct Resampler: Sendable {
         let vertical = ResampleKernel(inputSize: sourceHeight, outputSize: height, filter: filter)
         guard width != sourceWidth else {
             return verticalPass(source, width: width, firstRow: 0, kernel: vertical, rows: height)
+        }
+        let shrinkY = sourceHeight - height
+        if height != sourceHeight && shrinkY > 0 && shrinkY > 2 * (sourceWidth - width) {
+            let columns = verticalPass(source, width: sourceWidth, firstRow: 0, kernel: vertical, rows: height)
+            return columns.withUnsafeBufferPointer { rows in
+                horizontalPass(rows, sourceWidth: sourceWidth, rows: 0..<height, kernel: horizontal, width: width)
+            }
         }
         // Only rows firstRow..<lastRow of the source contribute to the output.
         let firstRow = height != sourceHeight ? vertical.starts[0] : 0
