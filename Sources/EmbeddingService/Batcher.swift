@@ -25,7 +25,10 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
     private var leading = false
 
     /// Number of `process` calls so far (for tests and logs).
-    public private(set) var batchesRun = 0
+    public var batchesRun: Int { condition.withLock { completed } }
+    /// Jobs waiting for a forward pass (for tests and logs).
+    public var pendingJobs: Int { condition.withLock { pending.count } }
+    private var completed = 0
 
     public init(maxBatch: Int, serial: NSLock = NSLock(), process: @escaping ([Input]) throws -> [Output]) {
         self.maxBatch = max(1, maxBatch)
@@ -50,7 +53,7 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
             let outcome = runBatch(batch)
             condition.lock()
             deliver(outcome, to: batch)
-            batchesRun += 1
+            completed += 1
             leading = false
             condition.broadcast()
         }

@@ -16,31 +16,47 @@ private final class Gate: @unchecked Sendable {
         #expect(batcher.batchesRun == 1)
     }
 
-    @Test func concurrentCallersShareForwardPasses() async throws {
+    @Test func requestsArrivingDuringAForwardPassShareTheNext() throws {
         let seen = Gate()
+        let firstPassMayFinish = DispatchSemaphore(value: 0)
         let batcher = Batcher<Int, Int>(maxBatch: 64) { inputs in
             seen.lock.lock()
+            let first = seen.calls.isEmpty
             seen.calls.append(inputs)
             seen.lock.unlock()
-            Thread.sleep(forTimeInterval: 0.05)  // a "forward pass"
+            if first { firstPassMayFinish.wait() }  // a long "forward pass"
             return inputs.map { $0 * 10 }
         }
         let callers = 16
-        try await withThrowingTaskGroup(of: (Int, [Int]).self) { group in
-            for caller in 0..<callers {
-                group.addTask {
-                    let inputs = [caller * 100, caller * 100 + 1]
-                    return (caller, try await Task.detached { try batcher.run(inputs) }.value)
-                }
-            }
-            for try await (caller, outputs) in group {
-                #expect(outputs == [caller * 1000, caller * 1000 + 10])
-            }
+        let results = Gate()
+        let done = DispatchGroup()
+        func start(_ caller: Int) {
+            done.enter()
+            Thread {
+                let outputs = try? batcher.run([caller * 100, caller * 100 + 1])
+                results.lock.lock()
+                results.calls.append([caller] + (outputs ?? []))
+                results.lock.unlock()
+                done.leave()
+            }.start()
         }
-        // 16 requests arriving during 50 ms passes: far fewer passes than requests.
-        #expect(batcher.batchesRun < callers)
-        #expect(seen.calls.flatMap { $0 }.count == callers * 2)
-        #expect(seen.calls.contains { $0.count > 2 })
+        start(0)
+        while seen.lock.withLock({ seen.calls.isEmpty }) { Thread.sleep(forTimeInterval: 0.001) }
+        for caller in 1..<callers { start(caller) }
+        // Every later caller is queued behind the running pass before it ends.
+        let deadline = Date().addingTimeInterval(10)
+        while batcher.pendingJobs < callers - 1, Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
+        #expect(batcher.pendingJobs == callers - 1)
+        firstPassMayFinish.signal()
+        #expect(done.wait(timeout: .now() + 10) == .success)
+
+        #expect(batcher.batchesRun == 2)
+        #expect(seen.calls.map(\.count) == [2, 2 * (callers - 1)])
+        for result in results.calls {
+            let caller = result[0]
+            #expect(Array(result.dropFirst()) == [caller * 1000, caller * 1000 + 10], "caller \(caller)")
+        }
+        #expect(results.calls.count == callers)
     }
 
     @Test func batchesRespectMaxButNeverSplitAJob() async throws {
