@@ -196,10 +196,11 @@ import Testing
 
         // A request in flight when the pool is told to stop still completes.
         let slowLog = directory.file("slow.log")
+        let mark = directory.file("slow.started")
         let slow = try ChildProcess(
-            ["curl", "-sk", "--max-time", "20", "-o", directory.file("slow.body"), "-w", "%{http_code}", "\(https)/slow?ms=1500"],
+            ["curl", "-sk", "--max-time", "30", "-o", directory.file("slow.body"), "-w", "%{http_code}", "\(https)/slow?ms=1500&mark=\(mark)"],
             environment: ["PATH": "/usr/bin:/bin"], logPath: slowLog)
-        try await Task.sleep(for: .milliseconds(500))
+        try await eventually(timeout: 20, "the slow request to reach a worker") { FileManager.default.fileExists(atPath: mark) }
         supervisor.requestStop()
         #expect(try await slow.waitForExit(timeout: 20) == .exited(code: 0))
         #expect(slow.log == "200")

@@ -7,7 +7,7 @@ Two modes:
   `colmodernvbert serve` would, for testing scripts/run.sh without the real service.
 
 Routes: /echo (the FastCGI params and body size as JSON), /big (a ~300 KB JSON answer,
-for gzip), /slow?ms=N (answers after N ms, for drain tests), /status/NNN (that status
+for gzip), /slow?ms=N[&mark=FILE] (creates FILE, answers after N ms: drain tests), /status/NNN (that status
 with a JSON body). SIGTERM/SIGINT: stop accepting, finish requests in flight, exit 0.
 Standard library only.
 """
@@ -84,6 +84,8 @@ def respond(params, body):
     elif path == "/big":
         payload = {"embeddings": [[[round(0.001 * (i * 7 % 1000), 3) for i in range(128)] for _ in range(300)]]}
     elif path == "/slow":
+        if "mark" in query:  # tells a test the request has reached a worker
+            open(query["mark"][0], "w").close()
         time.sleep(int(query.get("ms", ["500"])[0]) / 1000)
         payload = {"slept": True, "pid": os.getpid()}
     elif path.startswith("/status/"):
