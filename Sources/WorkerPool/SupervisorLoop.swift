@@ -94,7 +94,8 @@ final class SupervisorLoop {
             "pool: starting \(configuration.workerCount) worker(s) on \(supervisor.listener.address): \(([command.executable] + command.arguments).joined(separator: " "))"
         )
         let start = MonotonicTime.now()
-        for slot in slots.indices { slots[slot].active = spawn(slot: slot, now: start) }
+        // A failed spawn can end in giving up; then no further worker is started.
+        for slot in slots.indices where phase == .running { slots[slot].active = spawn(slot: slot, now: start) }
 
         while true {
             var now = MonotonicTime.now()

@@ -129,3 +129,30 @@ import Testing
         #expect(!pool.eventList.contains { if case .gaveUp = $0 { true } else { false } })
     }
 }
+
+@Suite struct SupervisorStartTests {
+    @Test func givingUpDuringTheFirstSpawnsStartsNoMoreWorkers() async throws {
+        let pool = try PoolHarness(
+            script: "", workers: 3,
+            crashLoop: CrashLoopPolicy(maximumDeaths: 1, window: .seconds(30)),
+            executable: "/nonexistent/worker")
+        pool.start()
+        let result = try await pool.waitForExit(timeout: 15)
+        guard case .failure(.crashLoop) = result else {
+            Issue.record("expected a crash-loop failure, got \(result)")
+            return
+        }
+        let attempts = pool.eventList.filter { if case .spawnFailed = $0 { true } else { false } }
+        #expect(attempts.count == 1)
+    }
+
+    @Test func rejectsAnEmptyPool() throws {
+        let directory = try TemporaryDirectory()
+        let listener = try ListeningSocket.bind(.unix(path: directory.file("s.sock")))
+        #expect(throws: SupervisorError.self) {
+            try Supervisor(
+                configuration: SupervisorConfiguration(command: WorkerCommand(executable: "/bin/true", environment: [:]), workerCount: 0),
+                listener: listener)
+        }
+    }
+}
