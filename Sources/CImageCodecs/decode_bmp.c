@@ -40,7 +40,10 @@ ic_status ic_decode_bmp(const uint8_t *data, size_t size, uint64_t max_pixels, i
         height = le16(data + 20);
         bits = le16(data + 24);
         palette_entry_size = 3;
-    } else if (header_size >= 40 && size >= 14 + 40) {
+    } else if (header_size >= 40) {
+        if (size < 14 + 40) {
+            return ic_fail(error, IC_ERROR_CORRUPT, "BMP: truncated header");
+        }
         width = (int32_t)le32(data + 18);
         height = (int32_t)le32(data + 22);
         bits = le16(data + 28);

@@ -103,10 +103,11 @@ import Testing
         for item in cases {
             let source = try ImageDecoder().decodeRGB(try fixtures.bytes(item.source))
             let expected = try ImageDecoder().decodeRGB(try fixtures.bytes(item.file))
-            for threads in [1, 3] {
-                let resized = try #require(
-                    Resampler(maxThreads: threads).resize(source, width: item.width, height: item.height))
-                #expect(resized.pixels == expected.pixels, "\(item.file) with \(threads) threads")
+            for (threads, avx2) in [(1, true), (3, true), (1, false), (2, false)] {
+                var resampler = Resampler(maxThreads: threads)
+                resampler.allowAVX2 = avx2
+                let resized = try #require(resampler.resize(source, width: item.width, height: item.height))
+                #expect(resized.pixels == expected.pixels, "\(item.file), \(threads) threads, avx2 \(avx2)")
             }
         }
     }
