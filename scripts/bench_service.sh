@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Load benchmark: this service (nginx -> FastCGI pool -> Swift/libtorch) against the Python
+# reference service (FastAPI + transformers, scripts/bench/reference_service.py) on the same
+# checkpoint, in the same run, with wrk on loopback (bounded in time).
+#
+#   scripts/bench_service.sh [--model DIR] [--threads N] [--workers N]
+#                            [--query-seconds S] [--query-connections C]
+#                            [--image-seconds S] [--image-connections C]
+#
+# --model defaults to the full-size random checkpoint of scripts/bench_model.sh
+# (.build-bench/full-model, generated when missing). Both services get the same CPU thread
+# budget: the reference runs one process with N torch threads; this service runs
+# --workers workers with N/workers threads each. Prints p50/p90/p99 latency and requests/s
+# for single queries, images/s for a letter-size page, peak memory of each side, and ratios.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+PY="$root/.deps/venv/bin/python"
+export PATH="/opt/swift/usr/bin:$PATH"
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+model="$root/.build-bench/full-model"
+threads="$(nproc)"
+workers=1
+query_seconds=20
+query_connections=4
+image_seconds=60
+image_connections=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --model) model="$2"; shift 2 ;;
+        --threads) threads="$2"; shift 2 ;;
+        --workers) workers="$2"; shift 2 ;;
+        --query-seconds) query_seconds="$2"; shift 2 ;;
+        --query-connections) query_connections="$2"; shift 2 ;;
+        --image-seconds) image_seconds="$2"; shift 2 ;;
+        --image-connections) image_connections="$2"; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+command -v wrk >/dev/null || { echo "wrk not found (scripts/setup.sh installs it)" >&2; exit 1; }
+
+if [ ! -f "$model/model.safetensors" ]; then
+    log "generating the full-size random checkpoint in $model"
+    mkdir -p "$model"
+    "$PY" scripts/fixtures/make_tiny_model.py --full "$model"
+fi
+payloads="$root/.build-bench/payloads"
+[ -f "$payloads/image.multipart" ] || "$PY" scripts/bench/make_bench_payloads.py "$payloads" >/dev/null
+
+log "building release"
+swift build -c release --product colmodernvbert 2>&1 | grep -E "error|warning: unre|Compiling colmodernvbert" >&2 || true
+binary="$root/.build/release/colmodernvbert"
+[ -x "$binary" ] || { echo "release build failed" >&2; exit 1; }
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ours_port="$(free_port)"
+ref_port="$(free_port)"
+run_dir="$(mktemp -d /tmp/colpali-bench.XXXXXX)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    sleep 1
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    rm -rf "$run_dir"
+}
+trap cleanup EXIT
+
+per_worker=$(( threads / workers > 0 ? threads / workers : 1 ))
+log "this service: $workers worker(s) x $per_worker thread(s); reference: 1 process x $threads thread(s)"
+COLPALI_MODEL_ID="$model" COLPALI_RUN_DIR="$run_dir" COLPALI_WORKERS="$workers" CPU_THREADS="$per_worker" \
+    COLPALI_LOG_LEVEL=warning COLPALI_REQUESTS_PER_WORKER=8 \
+    setsid "$binary" serve > "$run_dir/serve.log" 2>&1 &
+master=$!
+pids+=("$master")
+COLPALI_RUN_DIR="$run_dir" COLPALI_HTTP_PORT="$ours_port" COLPALI_HTTPS_PORT=off COLPALI_RATE_LIMIT=off \
+    COLPALI_CONN_LIMIT=off COLPALI_NGINX_ACCESS_LOG=off COLPALI_NGINX_WORKERS=1 \
+    setsid scripts/nginx.sh run > "$run_dir/nginx.log" 2>&1 &
+pids+=("$!")
+setsid "$PY" scripts/bench/reference_service.py "$model" "$ref_port" "$threads" > "$run_dir/reference.log" 2>&1 &
+reference=$!
+pids+=("$reference")
+
+wait_ready() { # URL BODY_FILE CONTENT_TYPE
+    for _ in $(seq 1 600); do
+        code="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Content-Type: $3" --data-binary "@$2" "$1" || true)"
+        [ "$code" = 200 ] && return 0
+        sleep 1
+    done
+    echo "timed out waiting for $1" >&2
+    cat "$run_dir"/*.log >&2
+    exit 1
+}
+ours="http://127.0.0.1:$ours_port"
+ref="http://127.0.0.1:$ref_port"
+image_type="$(cat "$payloads/image.content-type")"
+wait_ready "$ours/embed/queries" "$payloads/query.json" application/json
+wait_ready "$ref/embed/queries" "$payloads/query.json" application/json
+log "both services answer; warming up"
+for url in "$ours" "$ref"; do
+    for _ in 1 2; do
+        curl -s -o /dev/null -X POST -H "Content-Type: application/json" --data-binary "@$payloads/query.json" "$url/embed/queries"
+    done
+    curl -s -o /dev/null -X POST -H "Content-Type: $image_type" --data-binary "@$payloads/image.multipart" "$url/embed/images"
+done
+
+# Same answer shape from both (a sanity check, not a fidelity test).
+for url in "$ours" "$ref"; do
+    curl -s -X POST -H "Content-Type: application/json" --data-binary "@$payloads/query.json" "$url/embed/queries" \
+        | "$PY" -c 'import json,sys; e=json.load(sys.stdin)["embeddings"]; assert len(e)==1 and len(e[0][0])>0, e; print(len(e[0]), "tokens x", len(e[0][0]))' >&2
+done
+
+run_wrk() { # URL BODY CONTENT_TYPE CONNECTIONS SECONDS
+    BODY_FILE="$2" CONTENT_TYPE="$3" wrk -t1 -c"$4" -d"$5"s --timeout 300s -s scripts/bench/wrk_post.lua "$1" \
+        | grep '^{'
+}
+log "queries: $query_connections connections x ${query_seconds}s each side"
+q_ours="$(run_wrk "$ours/embed/queries" "$payloads/query.json" application/json "$query_connections" "$query_seconds")"
+q_ref="$(run_wrk "$ref/embed/queries" "$payloads/query.json" application/json "$query_connections" "$query_seconds")"
+log "queries one at a time: 1 connection x ${query_seconds}s each side"
+q1_ours="$(run_wrk "$ours/embed/queries" "$payloads/query.json" application/json 1 "$query_seconds")"
+q1_ref="$(run_wrk "$ref/embed/queries" "$payloads/query.json" application/json 1 "$query_seconds")"
+log "images: $image_connections connection(s) x ${image_seconds}s each side"
+i_ours="$(run_wrk "$ours/embed/images" "$payloads/image.multipart" "$image_type" "$image_connections" "$image_seconds")"
+i_ref="$(run_wrk "$ref/embed/images" "$payloads/image.multipart" "$image_type" "$image_connections" "$image_seconds")"
+
+# Memory: peak RSS (VmHWM) of each process, and PSS now (shared weight pages split fairly).
+memory() { # PID... -> "peak_rss_bytes pss_bytes"
+    local rss=0 pss=0
+    for pid in "$@"; do
+        [ -r "/proc/$pid/status" ] || continue
+        rss=$(( rss + $(awk '/^VmHWM:/ {print $2 * 1024}' "/proc/$pid/status") ))
+        pss=$(( pss + $(awk '/^Pss:/ {print $2 * 1024}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0) ))
+    done
+    echo "$rss $pss"
+}
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
+mem_ours="$(memory "$master" $(descendants "$master"))"
+mem_ref="$(memory "$reference" $(descendants "$reference"))"
+
+"$PY" - "$q_ours" "$q_ref" "$q1_ours" "$q1_ref" "$i_ours" "$i_ref" "$mem_ours" "$mem_ref" "$workers" "$per_worker" "$threads" "$model" <<'PYEOF'
+import json, sys
+q_ours, q_ref, q1_ours, q1_ref, i_ours, i_ref = (json.loads(a) for a in sys.argv[1:7])
+mem_ours, mem_ref = (tuple(int(v) for v in a.split()) for a in sys.argv[7:9])
+workers, per_worker, threads, model = sys.argv[9:13]
+def row(name, ours, ref, key, fmt="{:.2f}", lower_better=True):
+    ratio = ours[key] / ref[key] if ref[key] else float("nan")
+    print(f"  {name:<34} {fmt.format(ours[key]):>12} {fmt.format(ref[key]):>12}   {ratio:6.2f}x {'(lower is better)' if lower_better else '(higher is better)'}")
+print(f"\nLoad benchmark, checkpoint {model}")
+print(f"  this service: nginx + {workers} worker(s) x {per_worker} thread(s); reference: FastAPI/uvicorn, 1 process x {threads} threads")
+print(f"  {'':<34} {'this':>12} {'reference':>12}   ratio this/reference")
+for label, ours, ref in (("single queries, 1 connection", q1_ours, q1_ref), ("single queries, concurrent", q_ours, q_ref)):
+    print(f" {label}:")
+    row("p50 latency (ms)", ours, ref, "p50_ms")
+    row("p99 latency (ms)", ours, ref, "p99_ms")
+    row("requests/s", ours, ref, "rps", lower_better=False)
+    print(f"  {'requests (errors)':<34} {ours['requests']:>7} ({ours['errors']}) {ref['requests']:>7} ({ref['errors']})")
+print(" page images (letter page, one per request):")
+row("images/s", i_ours, i_ref, "rps", "{:.3f}", lower_better=False)
+row("p50 latency (ms)", i_ours, i_ref, "p50_ms")
+print(f"  {'requests (errors)':<34} {i_ours['requests']:>7} ({i_ours['errors']}) {i_ref['requests']:>7} ({i_ref['errors']})")
+print(" memory (all processes of each side):")
+mib = lambda b: b / 2**20
+print(f"  {'sum of peak RSS (MiB)':<34} {mib(mem_ours[0]):>12.0f} {mib(mem_ref[0]):>12.0f}   {mem_ours[0]/mem_ref[0]:6.2f}x (lower is better)")
+print(f"  {'PSS at end (MiB)':<34} {mib(mem_ours[1]):>12.0f} {mib(mem_ref[1]):>12.0f}   {mem_ours[1]/max(mem_ref[1],1):6.2f}x (lower is better)")
+PYEOF
