@@ -47,7 +47,7 @@ public struct Master: Sendable {
 
         let outcome = WarmupOutcome()
         let warmup = Thread {
-            let failed = !prepareModel(hub: HubClient(configuration: hubConfiguration, logger: hubLogger), status: status)
+            let failed = !prepareModel(hub: HubClient(configuration: hubConfiguration, logger: HubLogging.forward(to: logger)), status: status)
             if failed {
                 outcome.failed = true
                 supervisor.requestStop()
@@ -86,18 +86,6 @@ public struct Master: Sendable {
             return false
         }
     }
-
-    private var hubLogger: HubLogger {
-        let logger = self.logger
-        return { level, line in
-            switch level {
-            case .debug: logger.debug("\(line)")
-            case .info: logger.info("\(line)")
-            case .warning: logger.warning("\(line)")
-            case .error: logger.error("\(line)")
-            }
-        }
-    }
 }
 
 /// Set by the warm-up thread, read after the pool stopped.
@@ -120,6 +108,20 @@ private final class LastWrite: @unchecked Sendable {
             guard now.timeIntervalSince(last) >= interval else { return false }
             last = now
             return true
+        }
+    }
+}
+
+/// The hub client's log lines, sent to a swift-log logger at the matching level.
+public enum HubLogging {
+    public static func forward(to logger: Logger) -> HubLogger {
+        { level, line in
+            switch level {
+            case .debug: logger.debug("\(line)")
+            case .info: logger.info("\(line)")
+            case .warning: logger.warning("\(line)")
+            case .error: logger.error("\(line)")
+            }
         }
     }
 }

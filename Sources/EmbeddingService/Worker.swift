@@ -53,7 +53,7 @@ public struct Worker: Sendable {
                 },
                 onError: { message in logger.warning("\(message)") }))
 
-        let stopSignals = Self.installStopHandler { server.stop() }
+        let stopSignals = SignalTrap([SIGTERM, SIGINT]) { _ in server.stop() }
         channel?.watchMaster {
             logger.warning("\(name): master exited; draining and stopping")
             server.stop()
@@ -120,24 +120,6 @@ public struct Worker: Sendable {
             return false
         }
     }
-
-    /// SIGTERM/SIGINT → `stop` (graceful drain), on a dispatch queue (not in a signal handler).
-    private static func installStopHandler(_ stop: @escaping @Sendable () -> Void) -> StopSignals {
-        let queue = DispatchQueue(label: "worker-signals")
-        let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { stop() }
-            source.resume()
-            return source
-        }
-        return StopSignals(sources: sources)
-    }
-}
-
-struct StopSignals {
-    let sources: [DispatchSourceSignal]
-    func cancel() { sources.forEach { $0.cancel() } }
 }
 
 /// Where the Swagger UI assets for /docs are: `COLPALI_SWAGGER_UI_DIR`, else the

@@ -24,6 +24,21 @@ enum Logs {
         }
         return Logger(label: label)
     }
+
+    /// Runs `body` with the environment and a logger; a thrown error is logged as
+    /// critical and a non-zero status becomes the exit code.
+    static func running(_ label: String, _ body: ([String: String], Logger) throws -> Int32) throws {
+        let environment = ProcessInfo.processInfo.environment
+        let logger = make(label, environment: environment)
+        let status: Int32
+        do {
+            status = try body(environment, logger)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
 }
 
 struct Serve: ParsableCommand {
@@ -31,18 +46,10 @@ struct Serve: ParsableCommand {
         abstract: "Prepare the model (download at first start), bind the socket, run and supervise the workers.")
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let logger = Logs.make("colmodernvbert.master", environment: environment)
-        do {
+        try Logs.running("colmodernvbert.master") { environment, logger in
             let configuration = try ServiceConfiguration.fromEnvironment(environment)
             let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-            let status = try Master(configuration: configuration, environment: environment, executable: executable, logger: logger).run()
-            if status != 0 { throw ExitCode(status) }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            logger.critical("\(error)")
-            throw ExitCode.failure
+            return try Master(configuration: configuration, environment: environment, executable: executable, logger: logger).run()
         }
     }
 }
@@ -53,17 +60,9 @@ struct WorkerCommand: ParsableCommand {
         abstract: "Serve FastCGI requests on the socket passed as fd 0 (started by `serve`).")
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let logger = Logs.make("colmodernvbert.worker", environment: environment)
-        do {
+        try Logs.running("colmodernvbert.worker") { environment, logger in
             let configuration = try ServiceConfiguration.fromEnvironment(environment)
-            let status = try Worker(configuration: configuration, environment: environment, logger: logger).run()
-            if status != 0 { throw ExitCode(status) }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            logger.critical("\(error)")
-            throw ExitCode.failure
+            return try Worker(configuration: configuration, environment: environment, logger: logger).run()
         }
     }
 }
@@ -79,24 +78,13 @@ struct Download: ParsableCommand {
     var revision: String?
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let logger = Logs.make("colmodernvbert.download", environment: environment)
-        do {
+        try Logs.running("colmodernvbert.download") { environment, logger in
             let configuration = try ServiceConfiguration.fromEnvironment(environment)
-            let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment)) { level, line in
-                switch level {
-                case .debug: logger.debug("\(line)")
-                case .info: logger.info("\(line)")
-                case .warning: logger.warning("\(line)")
-                case .error: logger.error("\(line)")
-                }
-            }
+            let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment), logger: HubLogging.forward(to: logger))
             let directory = try hub.ensureModel(
                 id: model ?? configuration.modelID, revision: revision ?? configuration.modelRevision)
             print(directory.path)
-        } catch {
-            logger.critical("\(error)")
-            throw ExitCode.failure
+            return 0
         }
     }
 }
