@@ -112,6 +112,8 @@ var targets: [Target] = [
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
     .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool"], swiftSettings: swiftSettings),
     .testTarget(name: "EmbeddingServiceTests", dependencies: ["EmbeddingService"], swiftSettings: swiftSettings),
+    // End to end: drives the built binary, nginx and curl as processes (no module dependency).
+    .testTarget(name: "IntegrationTests", dependencies: [], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Development filter
