@@ -44,6 +44,9 @@ public final class ColModernVBertModel: Sendable {
         guard dtype.isFloatingPoint else {
             throw ColModernVBertError.invalidInput("compute dtype must be floating point, got \(dtype)")
         }
+        if options.keepActivationMemory && device == .cpu {
+            AllocatorTuning.keepLargeBuffers()
+        }
         let store = try WeightStore(source: weights, device: device, dtype: dtype)
         text = try ModernBertModel(store: store, config: config.text)
         vision = try SiglipVisionModel(store: store, config: config.vision)

@@ -6,13 +6,17 @@ public struct ModelOptions: Sendable, Equatable {
     public var device: Device?
     /// Compute dtype; nil picks float32 on the CPU and bfloat16 on a GPU (what the Python service did).
     public var dtype: DType?
-    /// Tiles per vision-tower pass: bounds activation memory for many-tile pages (0 = all at once).
+    /// Tiles per vision-tower pass (0 = all at once). Small passes bound activation memory for
+    /// many-tile pages and keep the matrix products in their efficient range (2 tiles = 2048 rows).
     public var visionTileBatch: Int
+    /// Let freed activation buffers stay in the heap for reuse (see `AllocatorTuning`); process-wide.
+    public var keepActivationMemory: Bool
 
-    public init(device: Device? = nil, dtype: DType? = nil, visionTileBatch: Int = 8) {
+    public init(device: Device? = nil, dtype: DType? = nil, visionTileBatch: Int = 2, keepActivationMemory: Bool = true) {
         self.device = device
         self.dtype = dtype
         self.visionTileBatch = visionTileBatch
+        self.keepActivationMemory = keepActivationMemory
     }
 
     var resolvedDevice: Device { device ?? Torch.defaultDevice }
