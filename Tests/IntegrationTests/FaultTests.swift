@@ -1,11 +1,20 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// Faults: a worker killed with SIGKILL under load, and SIGTERM to the master with requests
 /// in flight.
 @Suite(.timeLimit(.minutes(3)))
 struct FaultTests {
+    /// The service bug both kill -9 tests can run into (see the report of the integration suite).
+    static let replacementAnswers503: Comment = """
+        Worker.run (Sources/EmbeddingService/Worker.swift) starts accepting on the shared socket \
+        (server.start()) before the model is loaded, so a replacement worker answers 503 "Model is not \
+        ready yet" to live traffic while the other worker is ready (after a crash and during SIGHUP \
+        rolling restarts). The window is short with the tiny model, so this may not show.
+        """
+
     /// A bounded load through nginx (two shell loops of curl: queries and images) while one
     /// worker is killed with SIGKILL: only requests in flight on that worker may fail (502 from
     /// nginx), the pool spawns a replacement, and afterwards every request succeeds again.
@@ -18,6 +27,8 @@ struct FaultTests {
         let queryBody = directory.file("query.json")
         try jsonText(["queries": reference.queries.map(\.text)]).write(toFile: queryBody, atomically: true, encoding: .utf8)
         let image = reference.images[0]
+        let victim = try #require(service.workerPIDs.first)
+        let idleSockets = socketDescriptors(of: victim)
 
         // Each loop: at most `requests` sequential requests, each bounded by curl's --max-time.
         let requests = 40
@@ -35,9 +46,15 @@ struct FaultTests {
         defer { load.forEach { $0.process.terminate() } }
         let lines = { (path: String) in ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
 
-        // Kill a worker once both loops are well under way.
+        // Kill a worker once both loops are well under way, preferably while it holds a request
+        // (a connection from nginx beyond the sockets it has when idle).
         try await eventually(timeout: 60, "the load to start") { load.allSatisfy { lines($0.statuses).count >= 5 } }
-        let victim = try #require(service.workerPIDs.first)
+        let deadline = Date().addingTimeInterval(10)
+        var inFlight = false
+        while !inFlight && Date() < deadline {
+            inFlight = !socketDescriptors(of: victim).subtracting(idleSockets).isEmpty
+            if !inFlight { try await Task.sleep(for: .milliseconds(2)) }
+        }
         let linesAtKill = load.map { lines($0.statuses).count }
         let killedAt = Date()
         kill(victim, SIGKILL)
@@ -61,10 +78,17 @@ struct FaultTests {
             succeededAfterKill += statuses.dropFirst(atKill + 1).filter { $0 == "200" }.count
         }
         let servedByVictim = service.log.split(separator: "\n").filter { $0.contains("pid=\(victim)") && $0.contains("POST /embed/") }.count
-        report("kill -9 under load: \(total) requests, \(failures.count) failed (\(failures)), the killed worker had served \(servedByVictim); replacement ready \(String(format: "%.2f", replacedAfter)) s after the kill")
-        #expect(failures.allSatisfy { $0.hasSuffix(": 502") }, "only requests on the killed worker fail, with nginx's 502: \(failures)")
-        #expect(failures.count <= load.count, "at most the request in flight per client fails: \(failures)")
-        #expect(succeededAfterKill >= 2 * requests - linesAtKill.reduce(0, +) - 2 * load.count)
+        report("kill -9 under load: \(total) requests, \(failures.count) failed (\(failures)), the killed worker had served \(servedByVictim) and \(inFlight ? "held a request" : "was idle") when killed; replacement ready \(String(format: "%.2f", replacedAfter)) s after the kill")
+        // 503 comes from a replacement worker answering before its model is loaded (the known
+        // issue below); every other failure must be nginx's 502 for the request in flight.
+        let unavailable = failures.filter { $0.hasSuffix(": 503") }
+        let broken = failures.filter { !$0.hasSuffix(": 503") }
+        #expect(broken.allSatisfy { $0.hasSuffix(": 502") }, "only requests on the killed worker fail, with nginx's 502: \(failures)")
+        #expect(broken.count <= load.count, "at most the request in flight per client fails: \(failures)")
+        #expect(succeededAfterKill + unavailable.count >= 2 * requests - linesAtKill.reduce(0, +) - 2 * load.count)
+        withKnownIssue(Self.replacementAnswers503, isIntermittent: true) {
+            #expect(unavailable.isEmpty, "requests after the kill answered 503 by the warming replacement: \(unavailable)")
+        }
         #expect(service.log.contains("(pid \(victim)) died"), "the master noticed the death:\n\(service.log.suffix(3000))")
 
         // Afterwards: the pool has its two workers and every request succeeds with the right answer.
@@ -125,5 +149,80 @@ struct FaultTests {
         let status = try await service.master.waitForExit(timeout: 60)
         #expect(status == "exit 0", "\(service.log.suffix(3000))")
         #expect(workers.allSatisfy { kill($0, 0) != 0 }, "the workers are gone")
+    }
+}
+
+/// Requests straight to the pool's socket from plain threads while a worker is killed and
+/// replaced: while the other worker is ready, no request should be answered 503.
+@Suite(.timeLimit(.minutes(3)))
+struct ReplacementWarmupTests {
+    /// What the hammering threads saw, with the time of each answer.
+    final class Tally: Sendable {
+        struct Entry: Sendable {
+            let time: Date
+            let status: Int?
+            let detail: String
+        }
+
+        private let entries = Mutex<[Entry]>([])
+        private let running = Mutex(true)
+
+        var isRunning: Bool { running.withLock { $0 } }
+        func stop() { running.withLock { $0 = false } }
+        func add(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+        var all: [Entry] { entries.withLock { $0 } }
+    }
+
+    @Test func replacementWorkerDoesNotAnswer503WhileAnotherIsReady() async throws {
+        let service = try await ServiceInstance.started(workers: 2, withNginx: false)
+        defer { service.terminate() }
+        let tally = Tally()
+        let socketPath = service.socketPath
+        var threads: [Thread] = []
+        for _ in 0..<4 {
+            let thread = Thread {
+                // Bounded: stops when told, or after 60 s.
+                let deadline = Date().addingTimeInterval(60)
+                while tally.isRunning && Date() < deadline {
+                    switch SlowFastCGIRequest.send(socketPath: socketPath, path: "/info", timeoutSeconds: 20) {
+                    case .answered(let answer):
+                        tally.add(.init(time: Date(), status: answer.status, detail: String(decoding: answer.body.prefix(160), as: UTF8.self)))
+                    case .failed(let message):
+                        tally.add(.init(time: Date(), status: nil, detail: message))
+                    }
+                }
+            }
+            thread.start()
+            threads.append(thread)
+        }
+        defer { tally.stop() }
+        try await Task.sleep(for: .milliseconds(300))
+
+        let victim = try #require(service.workerPIDs.first)
+        let killedAt = Date()
+        kill(victim, SIGKILL)
+        try await eventually(timeout: 60, "the replacement to be ready:\n\(service.log.suffix(3000))") {
+            let live = service.workerPIDs
+            return live.count == 2 && !live.contains(victim) && live.allSatisfy { service.readyPIDs.contains($0) }
+        }
+        let readyAt = Date()
+        try await Task.sleep(for: .milliseconds(300))
+        tally.stop()
+        try await eventually(timeout: 30, "the load threads to finish") { threads.allSatisfy(\.isFinished) }
+
+        let entries = tally.all
+        let unavailable = entries.filter { $0.status == 503 }
+        let broken = entries.filter { $0.status == nil }
+        let others = entries.filter { $0.status != nil && $0.status != 200 && $0.status != 503 }
+        let window = entries.filter { $0.time > killedAt && $0.time <= readyAt }
+        report("replacement warm-up: \(entries.count) requests on the socket, \(window.count) while the replacement warmed up (\(String(format: "%.2f", readyAt.timeIntervalSince(killedAt))) s); \(unavailable.count) answered 503, \(broken.count) broken by the kill; first 503: \(unavailable.first?.detail ?? "-")")
+        #expect(entries.count > 20, "the load ran")
+        #expect(broken.count <= 4, "only requests in flight on the killed worker (4 slots) break: \(broken.map(\.detail))")
+        #expect(others.isEmpty, "\(others.map { "\($0.status ?? 0) \($0.detail)" })")
+        withKnownIssue(FaultTests.replacementAnswers503, isIntermittent: true) {
+            #expect(unavailable.count == 0, "a ready pool answered 503 while replacing a worker: \(unavailable.first?.detail ?? "")")
+        }
+        let stopped = try await service.stop()
+        #expect(stopped.master == "exit 0")
     }
 }

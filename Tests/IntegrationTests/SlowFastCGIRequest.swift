@@ -54,6 +54,17 @@ final class SlowFastCGIRequest: Sendable {
     /// Sends the rest of the body.
     func finish() { release.signal() }
 
+    /// One whole request, blocking the calling thread (for load generated on plain threads).
+    static func send(socketPath: String, method: String = "GET", path: String, contentType: String = "", body: [UInt8] = [], timeoutSeconds: Int = 30) -> Outcome {
+        do {
+            return .answered(try exchange(
+                socketPath: socketPath, method: method, path: path, contentType: contentType, body: body,
+                timeoutSeconds: timeoutSeconds, afterFirstHalf: {}))
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
     // MARK: - Protocol
 
     struct WireError: Error, CustomStringConvertible {
@@ -164,7 +175,7 @@ final class SlowFastCGIRequest: Sendable {
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if written < 0 {
                 if errno == EINTR { continue }
                 throw WireError(description: "write: errno \(errno)")
