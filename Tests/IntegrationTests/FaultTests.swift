@@ -23,7 +23,7 @@ struct FaultTests {
         let service = try await ServiceInstance.started(workers: 2, http: false)
         defer { service.terminate() }
         let directory = service.directory
-        let url = "https://127.0.0.1:\(service.httpsPort!)"
+        let url = "https://127.0.0.1:\(try #require(service.httpsPort))"
         let queryBody = directory.file("query.json")
         try jsonText(["queries": reference.queries.map(\.text)]).write(toFile: queryBody, atomically: true, encoding: .utf8)
         let image = reference.images[0]

@@ -14,10 +14,10 @@ final class ServiceInstance: Sendable {
     let httpsPort: Int?
     let httpPort: Int?
 
-    var runDirectory: String { environment["COLPALI_RUN_DIR"]! }
-    var socketPath: String { String(environment["COLPALI_LISTEN"]!.dropFirst("unix:".count)) }
-    var https: HTTPClient { HTTPClient(baseURL: "https://127.0.0.1:\(httpsPort!)", directory: directory) }
-    var http: HTTPClient { HTTPClient(baseURL: "http://127.0.0.1:\(httpPort!)", directory: directory) }
+    var socketPath: String { String((environment["COLPALI_LISTEN"] ?? "").dropFirst("unix:".count)) }
+    /// Clients for nginx's ports (port 0, which refuses connections, when that port is off).
+    var https: HTTPClient { HTTPClient(baseURL: "https://127.0.0.1:\(httpsPort ?? 0)", directory: directory) }
+    var http: HTTPClient { HTTPClient(baseURL: "http://127.0.0.1:\(httpPort ?? 0)", directory: directory) }
     /// The master's log (the workers log to the same stream).
     var log: String { master.log }
     var nginxLog: String { nginx?.log ?? "" }
