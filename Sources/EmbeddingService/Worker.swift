@@ -58,15 +58,33 @@ public struct Worker: Sendable {
             logger.warning("\(name): master exited; draining and stopping")
             server.stop()
         }
-        try server.start()
-        logger.info("\(name) (pid \(pid)) accepting on \(socket.address) with \(configuration.requestsPerWorker) request slots")
-
-        let loader = Thread {
-            let ok = prepare(state: state, channel: channel, name: name)
-            if !ok { server.stop() }
+        // A replacement worker (the model already on disk) loads before it accepts, so it
+        // never answers 503 while ready siblings could serve. Only during the first start,
+        // while the master downloads, do workers accept early to report the progress.
+        let status = StateFile(directory: configuration.runDirectory.path, name: configuration.stateFile.lastPathComponent)
+        let modelOnDisk = channel == nil || (try? status.read(WarmupStatus.self))?.isReady == true
+        if modelOnDisk {
+            guard prepare(state: state, status: status, underMaster: channel != nil, name: name) else { return 1 }
+            try server.start()
+            logger.info("\(name) (pid \(pid)) accepting on \(socket.address) with \(configuration.requestsPerWorker) request slots")
+            try channel?.announceReady()
+        } else {
+            try server.start()
+            logger.info("\(name) (pid \(pid)) accepting on \(socket.address) with \(configuration.requestsPerWorker) request slots (503 until the model is ready)")
+            let loader = Thread {
+                if prepare(state: state, status: status, underMaster: true, name: name) {
+                    do {
+                        try channel?.announceReady()
+                    } catch {
+                        logger.error("\(name): cannot tell the master it is ready: \(error)")
+                    }
+                } else {
+                    server.stop()
+                }
+            }
+            loader.name = "model-loader"
+            loader.start()
         }
-        loader.name = "model-loader"
-        loader.start()
 
         server.wait()
         stopSignals.cancel()
@@ -78,9 +96,8 @@ public struct Worker: Sendable {
     /// Waits for the master's warm-up, loads the model and marks the worker ready.
     /// Returns false when the model cannot be loaded (the worker then exits non-zero so
     /// the master notices a crash loop instead of a pool answering 503 forever).
-    private func prepare(state: ServiceState, channel: WorkerChannel?, name: String) -> Bool {
-        let status = StateFile(directory: configuration.runDirectory.path, name: configuration.stateFile.lastPathComponent)
-        if channel != nil {
+    private func prepare(state: ServiceState, status: StateFile, underMaster: Bool, name: String) -> Bool {
+        if underMaster {
             // Under a master: follow its warm-up status until the model is on disk.
             while true {
                 let current = try? status.read(WarmupStatus.self)
@@ -112,7 +129,6 @@ public struct Worker: Sendable {
             state.set(.ready(engine))
             logger.info(
                 "\(name): model ready in \(String(format: "%.1f", Date().timeIntervalSince(started)))s (\(engine.info.device), \(engine.info.dtype), dim \(engine.info.dim))")
-            try channel?.announceReady()
             return true
         } catch {
             logger.critical("\(name): cannot load the model: \(error)")

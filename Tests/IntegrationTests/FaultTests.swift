@@ -7,14 +7,6 @@ import Testing
 /// in flight.
 @Suite(.timeLimit(.minutes(3)))
 struct FaultTests {
-    /// The service bug both kill -9 tests can run into (see the report of the integration suite).
-    static let replacementAnswers503: Comment = """
-        Worker.run (Sources/EmbeddingService/Worker.swift) starts accepting on the shared socket \
-        (server.start()) before the model is loaded, so a replacement worker answers 503 "Model is not \
-        ready yet" to live traffic while the other worker is ready (after a crash and during SIGHUP \
-        rolling restarts). The window is short with the tiny model, so this may not show.
-        """
-
     /// A bounded load through nginx (two shell loops of curl: queries and images) while one
     /// worker is killed with SIGKILL: only requests in flight on that worker may fail (502 from
     /// nginx), the pool spawns a replacement, and afterwards every request succeeds again.
@@ -86,9 +78,7 @@ struct FaultTests {
         #expect(broken.allSatisfy { $0.hasSuffix(": 502") }, "only requests on the killed worker fail, with nginx's 502: \(failures)")
         #expect(broken.count <= load.count, "at most the request in flight per client fails: \(failures)")
         #expect(succeededAfterKill + unavailable.count >= 2 * requests - linesAtKill.reduce(0, +) - 2 * load.count)
-        withKnownIssue(Self.replacementAnswers503, isIntermittent: true) {
-            #expect(unavailable.isEmpty, "requests after the kill answered 503 by the warming replacement: \(unavailable)")
-        }
+        #expect(unavailable.isEmpty, "requests after the kill answered 503 by the warming replacement: \(unavailable)")
         #expect(service.log.contains("(pid \(victim)) died"), "the master noticed the death:\n\(service.log.suffix(3000))")
 
         // Afterwards: the pool has its two workers and every request succeeds with the right answer.
@@ -219,9 +209,7 @@ struct ReplacementWarmupTests {
         #expect(entries.count > 20, "the load ran")
         #expect(broken.count <= 4, "only requests in flight on the killed worker (4 slots) break: \(broken.map(\.detail))")
         #expect(others.isEmpty, "\(others.map { "\($0.status ?? 0) \($0.detail)" })")
-        withKnownIssue(FaultTests.replacementAnswers503, isIntermittent: true) {
-            #expect(unavailable.count == 0, "a ready pool answered 503 while replacing a worker: \(unavailable.first?.detail ?? "")")
-        }
+        #expect(unavailable.count == 0, "a ready pool answered 503 while replacing a worker: \(unavailable.first?.detail ?? "")")
         let stopped = try await service.stop()
         #expect(stopped.master == "exit 0")
     }
