@@ -47,8 +47,7 @@ extension ColModernVBertModel {
     func embed(inputIds: Tensor, attentionMask: Tensor, pixelValues: Tensor?) throws -> [TokenEmbeddings] {
         try ColModernVBertError.wrapping {
             let batch = try ModelInput(inputIds: inputIds, attentionMask: attentionMask, config: config)
-            let output = try forward(inputIds: inputIds, attentionMask: attentionMask, pixelValues: pixelValues)
-            return try split(output, batch: batch)
+            return try split(forward(batch, pixelValues: pixelValues), batch: batch)
         }
     }
 

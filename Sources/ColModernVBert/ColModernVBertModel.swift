@@ -48,7 +48,9 @@ public final class ColModernVBertModel: Sendable {
             AllocatorTuning.keepLargeBuffers()
         }
         let store = try WeightStore(source: weights, device: device, dtype: dtype)
-        text = try ModernBertModel(store: store, config: config.text)
+        let packing: LinearPacking = options.oneDNNTextLinears && device == .cpu && dtype == .float32
+            ? .oneDNN(batchHint: 64) : .none
+        text = try ModernBertModel(store: store, config: config.text, packing: packing)
         vision = try SiglipVisionModel(store: store, config: config.vision)
         connector = try Connector(store: store, config: config)
         head = try EmbeddingHead(store: store, hidden: config.text.hiddenSize, expectedDim: config.embeddingDim)
@@ -62,17 +64,23 @@ public final class ColModernVBertModel: Sendable {
     /// - Returns: [B, L, dim] on the model's device in its dtype, zero at padding positions.
     public func forward(inputIds: Tensor, attentionMask: Tensor, pixelValues: Tensor? = nil) throws -> Tensor {
         try ColModernVBertError.wrapping {
-            let batch = try ModelInput(inputIds: inputIds, attentionMask: attentionMask, config: config)
-            var features: Tensor?
-            if let pixelValues {
-                let tiles = try ImageTiles(pixelValues: pixelValues, batch: batch.batchSize, config: config.vision)
-                try batch.checkImageTokens(tilesPerItem: tiles.realTilesPerItem, imageSeqLen: config.imageSeqLen)
-                features = try tiles.real.map { try imageFeatures($0) }
-            } else {
-                try batch.checkImageTokens(tilesPerItem: Array(repeating: 0, count: batch.batchSize), imageSeqLen: config.imageSeqLen)
-            }
-            return try run(batch, imageFeatures: features)
+            try forward(ModelInput(inputIds: inputIds, attentionMask: attentionMask, config: config), pixelValues: pixelValues)
         }
+    }
+
+    /// The forward pass over a validated batch; padding tiles in `pixelValues` are dropped.
+    func forward(_ batch: ModelInput, pixelValues: Tensor?) throws -> Tensor {
+        var features: Tensor?
+        var tilesPerItem = Array(repeating: 0, count: batch.batchSize)
+        if let pixelValues {
+            let tiles = try ImageTiles(pixelValues: pixelValues, batch: batch.batchSize, config: config.vision)
+            tilesPerItem = tiles.realTilesPerItem
+            try batch.checkImageTokens(tilesPerItem: tilesPerItem, imageSeqLen: config.imageSeqLen)
+            features = try tiles.real.map { try imageFeatures($0) }
+        } else {
+            try batch.checkImageTokens(tilesPerItem: tilesPerItem, imageSeqLen: config.imageSeqLen)
+        }
+        return try run(batch, imageFeatures: features)
     }
 
     /// Image features of real tiles [N, C, S, S] → [N · imageSeqLen, textHidden], in tile order.

@@ -4,11 +4,30 @@ import Torch
 struct Linear: Sendable {
     let weight: Tensor
     let bias: Tensor?
+    /// The weight in oneDNN's blocked layout, when packed (then `weight` is kept only for its shape).
+    let packed: Tensor?
+
+    init(weight: Tensor, bias: Tensor?, packed: Tensor? = nil) {
+        self.weight = weight
+        self.bias = bias
+        self.packed = packed
+    }
 
     var outFeatures: Int { weight.size(0) }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.linear(weight: weight, bias: bias)
+        if let packed {
+            return try x.oneDNNLinear(packedWeight: packed, bias: bias)
+        }
+        return try x.linear(weight: weight, bias: bias)
+    }
+
+    /// The same layer running on a oneDNN-packed copy of the weight (float32 CPU only; otherwise
+    /// unchanged). The plain weight stays referenced, but when it is a zero-copy view of the
+    /// checkpoint mapping its pages are no longer touched, so they leave the resident set.
+    func packedForOneDNN(batchHint: Int) throws -> Linear {
+        guard packed == nil, weight.device == .cpu, weight.dtype == .float32, Tensor.oneDNNAvailable else { return self }
+        return Linear(weight: weight, bias: bias, packed: try weight.oneDNNPackedLinearWeight(batchHint: batchHint))
     }
 
     /// One linear computing several at once (their outputs concatenated), so that one matrix
@@ -33,5 +52,19 @@ struct LayerNorm: Sendable {
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         try x.layerNorm(normalizedShape: [size], weight: weight, bias: bias, eps: eps)
+    }
+}
+
+/// Whether a tower's linear layers run on oneDNN-packed weights.
+enum LinearPacking: Sendable {
+    case none
+    /// Pack for about this many input rows.
+    case oneDNN(batchHint: Int)
+
+    func apply(_ linear: Linear) throws -> Linear {
+        switch self {
+        case .none: linear
+        case .oneDNN(let hint): try ColModernVBertError.wrapping { try linear.packedForOneDNN(batchHint: hint) }
+        }
     }
 }

@@ -8,10 +8,10 @@ struct ModernBertAttention: Sendable {
     let heads: Int
     let headDim: Int
 
-    init(store: WeightStore, prefix: String, config: TextConfig) throws {
+    init(store: WeightStore, prefix: String, config: TextConfig, packing: LinearPacking) throws {
         let hidden = config.hiddenSize
-        wqkv = try store.linear(prefix + ".Wqkv", out: 3 * hidden, in: hidden, bias: config.attentionBias)
-        wo = try store.linear(prefix + ".Wo", out: hidden, in: hidden, bias: config.attentionBias)
+        wqkv = try packing.apply(store.linear(prefix + ".Wqkv", out: 3 * hidden, in: hidden, bias: config.attentionBias))
+        wo = try packing.apply(store.linear(prefix + ".Wo", out: hidden, in: hidden, bias: config.attentionBias))
         heads = config.numAttentionHeads
         headDim = config.headDim
     }

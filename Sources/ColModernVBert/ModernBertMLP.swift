@@ -7,10 +7,10 @@ struct ModernBertMLP: Sendable {
     let activation: GeluApproximation
     let intermediate: Int
 
-    init(store: WeightStore, prefix: String, config: TextConfig) throws {
+    init(store: WeightStore, prefix: String, config: TextConfig, packing: LinearPacking) throws {
         intermediate = config.intermediateSize
-        wi = try store.linear(prefix + ".Wi", out: 2 * intermediate, in: config.hiddenSize, bias: config.mlpBias)
-        wo = try store.linear(prefix + ".Wo", out: config.hiddenSize, in: intermediate, bias: config.mlpBias)
+        wi = try packing.apply(store.linear(prefix + ".Wi", out: 2 * intermediate, in: config.hiddenSize, bias: config.mlpBias))
+        wo = try packing.apply(store.linear(prefix + ".Wo", out: config.hiddenSize, in: intermediate, bias: config.mlpBias))
         activation = try GeluApproximationName.parse(config.hiddenActivation, field: "text_config.hidden_activation")
     }
 

@@ -8,11 +8,13 @@ struct ModernBertModel: Sendable {
     let layers: [ModernBertLayer]
     let finalNorm: LayerNorm
 
-    init(store: WeightStore, config: TextConfig) throws {
+    init(store: WeightStore, config: TextConfig, packing: LinearPacking = .none) throws {
         self.config = config
         embeddings = try TextEmbeddings(store: store, config: config)
         rotary = try RotaryEmbedding(config: config, device: store.device)
-        layers = try (0..<config.numHiddenLayers).map { try ModernBertLayer(store: store, index: $0, config: config) }
+        layers = try (0..<config.numHiddenLayers).map {
+            try ModernBertLayer(store: store, index: $0, config: config, packing: packing)
+        }
         finalNorm = try store.layerNorm("text_model.final_norm", size: config.hiddenSize, bias: config.normBias, eps: config.normEps)
     }
 

@@ -1,0 +1,26 @@
+// ctorch_extra.h: additions to the ctorch C API for the model (same conventions as ctorch.h).
+#ifndef CTORCH_EXTRA_H
+#define CTORCH_EXTRA_H
+
+#include "ctorch.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when libtorch was built with oneDNN (mkldnn) and it can run on this CPU.
+int ct_onednn_available(void);
+
+/// Reorders a float32 CPU linear weight [out, in] into oneDNN's blocked layout, for
+/// `ct_onednn_linear`. `batch_hint` is the typical number of input rows (<= 0: none).
+/// The result is an opaque oneDNN tensor: pass it only to `ct_onednn_linear`.
+ct_tensor ct_onednn_pack_linear_weight(ct_tensor weight, int64_t batch_hint);
+
+/// x·Wᵀ + b with a weight packed by `ct_onednn_pack_linear_weight`; x [..., in] float32 CPU.
+ct_tensor ct_onednn_linear(ct_tensor x, ct_tensor packed_weight, ct_tensor bias);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
