@@ -68,6 +68,8 @@ awk -v mark="$MARK" '
 cmp -s "$PKG/Package.swift.new" "$PKG/Package.swift" 2>/dev/null || mv "$PKG/Package.swift.new" "$PKG/Package.swift"
 rm -f "$PKG/Package.swift.new"
 echo "== building the Swift driver (release)"
+# Clang's module cache does not notice headers added to CTorch's include folder; start it afresh.
+rm -rf "$ROOT"/.build-bench/swift/*/release/ModuleCache
 (cd "$PKG" && PACKAGE_TARGETS=BenchModelDriver swift build -c release --product BenchModelDriver \
     --scratch-path "$ROOT/.build-bench/swift" 2>&1 | tail -3)
 DRIVER="$ROOT/.build-bench/swift/release/BenchModelDriver"

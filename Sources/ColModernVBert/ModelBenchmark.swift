@@ -52,6 +52,7 @@ public enum ModelBenchmark {
         }
         var cpuTimes: [Double] = []
         func time(_ runs: Int, _ body: () throws -> Void) throws -> [Double] {
+            guard runs > 0 else { return [] }
             for _ in 0..<warmup { try body() }
             cpuTimes = []
             return try (0..<runs).map { _ in
@@ -65,6 +66,7 @@ public enum ModelBenchmark {
             _ = try model.embedQueries(inputIds: queryIds, attentionMask: queryMask)
         }
         let queryCPU = cpuTimes
+        cpuTimes = []
         var visionTimes: [Double] = [], textTimes: [Double] = []
         var timedRun = 0
         let image = try time(imageRuns) {
