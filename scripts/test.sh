@@ -8,4 +8,5 @@ scripts/setup.sh --no-build
 export COLPALI_TEST_PYTHON="$root/.deps/venv/bin/python"
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)'
 test "${PIPESTATUS[0]}" -eq 0
-swift test --skip-build "$@"
+# Bounded: a test that dies could leave children holding the output pipe open.
+timeout --kill-after=30 "${COLPALI_TEST_TIMEOUT:-1500}" swift test --skip-build "$@"
