@@ -47,6 +47,12 @@ if [ ! -f "$model/model.safetensors" ]; then
     mkdir -p "$model"
     "$PY" scripts/fixtures/make_tiny_model.py --full "$model"
 fi
+if [ ! -f "$model/tokenizer.json" ]; then
+    # Weights only (the model benchmark's checkpoint): add the tokenizer and processor files.
+    servable="$root/.build-bench/full-service-model"
+    [ -f "$servable/tokenizer.json" ] || "$PY" scripts/bench/prepare_service_model.py "$model" "$servable" >/dev/null
+    model="$servable"
+fi
 payloads="$root/.build-bench/payloads"
 [ -f "$payloads/image.multipart" ] || "$PY" scripts/bench/make_bench_payloads.py "$payloads" >/dev/null
 
