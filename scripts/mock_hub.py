@@ -31,6 +31,7 @@ before its response is sent: {"server", "method", "path", "range", "authorizatio
 import hashlib
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -337,4 +338,7 @@ def main():
 
 
 if __name__ == "__main__":
+    # A parent may spawn us from a thread that blocks signals (libdispatch's threads do), and
+    # the mask is inherited: unblock the ones that must stop us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
     main()

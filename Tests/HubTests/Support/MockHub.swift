@@ -85,12 +85,26 @@ final class MockHub {
 
     deinit { stop() }
 
-    /// Stops the server (closing stdin makes it exit; terminate covers the rest).
+    /// Stops the server: closing stdin makes it exit, SIGTERM covers the rest, and SIGKILL
+    /// what still runs after a few seconds. Polls instead of `waitUntilExit()`, which spins
+    /// forever on Linux when the child never exits.
     func stop() {
         guard process.isRunning else { return }
         try? input.fileHandleForWriting.close()
         process.terminate()
-        process.waitUntilExit()
+        if !waitForExit(seconds: 5) {
+            kill(process.processIdentifier, SIGKILL)
+            _ = waitForExit(seconds: 5)
+        }
+    }
+
+    private func waitForExit(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            if Date() > deadline { return false }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return true
     }
 
     /// Requests served so far, in order.
