@@ -53,13 +53,17 @@ if [ ! -f "$model/tokenizer.json" ]; then
     [ -f "$servable/tokenizer.json" ] || "$PY" scripts/bench/prepare_service_model.py "$model" "$servable" >/dev/null
     model="$servable"
 fi
+mkdir -p "$root/.build-bench"
 payloads="$root/.build-bench/payloads"
 [ -f "$payloads/image.multipart" ] || "$PY" scripts/bench/make_bench_payloads.py "$payloads" >/dev/null
 
 log "building release"
-swift build -c release --product colmodernvbert 2>&1 | grep -E "error|warning: unre|Compiling colmodernvbert" >&2 || true
+if ! swift build -c release --product colmodernvbert > "$root/.build-bench/build.log" 2>&1; then
+    grep -E "error" "$root/.build-bench/build.log" >&2 || tail -20 "$root/.build-bench/build.log" >&2
+    echo "release build failed (a stale module cache after header changes: rm -rf .build/*/release/ModuleCache)" >&2
+    exit 1
+fi
 binary="$root/.build/release/colmodernvbert"
-[ -x "$binary" ] || { echo "release build failed" >&2; exit 1; }
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ours_port="$(free_port)"
@@ -137,8 +141,8 @@ memory() { # PID... -> "peak_rss_bytes pss_bytes"
     local rss=0 pss=0
     for pid in "$@"; do
         [ -r "/proc/$pid/status" ] || continue
-        rss=$(( rss + $(awk '/^VmHWM:/ {print $2 * 1024}' "/proc/$pid/status") ))
-        pss=$(( pss + $(awk '/^Pss:/ {print $2 * 1024}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0) ))
+        rss=$(( rss + $(awk '/^VmHWM:/ {printf "%d", $2 * 1024}' "/proc/$pid/status") ))
+        pss=$(( pss + $(awk '/^Pss:/ {printf "%d", $2 * 1024}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0) ))
     done
     echo "$rss $pss"
 }
