@@ -7,8 +7,10 @@ from pathlib import Path
 
 
 def best(reports, key):
-    """The lowest per-round median (the round least disturbed by other load on the machine)."""
-    return min(statistics.median(r[key]) for r in reports)
+    """The lowest per-round median (the round least disturbed by other load on the machine);
+    None when the runs were skipped (e.g. --image-runs 0)."""
+    medians = [statistics.median(r[key]) for r in reports if r.get(key)]
+    return min(medians) if medians else None
 
 
 def main() -> None:
@@ -23,11 +25,15 @@ def main() -> None:
     print(f"{'':<18}{'Python ref':>12}{'Swift':>12}{'Swift/Python':>14}{'target':>9}")
     for label, key, target in (("query forward ms", "queryMilliseconds", 0.5), ("image forward ms", "imageMilliseconds", 1.0)):
         p, s = best(python, key), best(swift, key)
+        if p is None or s is None:
+            continue
         verdict = "ok" if s / p <= target else "MISSED"
         print(f"{label:<18}{p:>12.1f}{s:>12.1f}{s / p:>14.2f}{'<= ' + str(target):>9} {verdict}")
     for label, key in (("query CPU ms", "queryCPUMilliseconds"), ("image CPU ms", "imageCPUMilliseconds"),
                        ("  vision+connector", "imageVisionMilliseconds"), ("  text+head", "imageTextMilliseconds")):
         p, s = best(python, key), best(swift, key)
+        if p is None or s is None:
+            continue
         print(f"{label:<18}{p:>12.1f}{s:>12.1f}{s / p:>14.2f}")
     mib = 1024 * 1024
     p_peak, s_peak = max(r["peakResidentBytes"] for r in python), max(r["peakResidentBytes"] for r in swift)
