@@ -23,11 +23,14 @@ struct Linear: Sendable {
     }
 
     /// The same layer running on a oneDNN-packed copy of the weight (float32 CPU only; otherwise
-    /// unchanged). The plain weight stays referenced, but when it is a zero-copy view of the
-    /// checkpoint mapping its pages are no longer touched, so they leave the resident set.
+    /// unchanged). The plain weight stays referenced (for its shape) but is no longer read, so
+    /// the pages packing touched are handed back to the kernel instead of staying resident
+    /// next to the packed copy.
     func packedForOneDNN(batchHint: Int) throws -> Linear {
         guard packed == nil, weight.device == .cpu, weight.dtype == .float32, Tensor.oneDNNAvailable else { return self }
-        return Linear(weight: weight, bias: bias, packed: try weight.oneDNNPackedLinearWeight(batchHint: batchHint))
+        let packed = try weight.oneDNNPackedLinearWeight(batchHint: batchHint)
+        weight.adviseReclaim()
+        return Linear(weight: weight, bias: bias, packed: packed)
     }
 
     /// One linear computing several at once (their outputs concatenated), so that one matrix

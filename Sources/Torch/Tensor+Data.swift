@@ -49,3 +49,27 @@ extension Tensor {
     public func contiguous() throws -> Tensor { try Tensor.make(ct_contiguous(handle)) }
     public func clone() throws -> Tensor { try Tensor.make(ct_clone(handle)) }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Tensor {
+    /// Asks the kernel to reclaim the resident pages of a CPU tensor's memory now (whole pages
+    /// inside it only). Contents never change (MADV_PAGEOUT is non-destructive): a later read
+    /// faults pages back in from the checkpoint file, or from swap for anonymous memory.
+    /// Meant for weights that are kept but no longer read, e.g. after packing a copy.
+    /// Returns the bytes advised (0 when not applicable or unsupported).
+    @discardableResult
+    public func adviseReclaim() -> Int {
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        return withUnsafeBytes { bytes -> Int in
+            guard let base = bytes.baseAddress, pageSize > 0 else { return 0 }
+            let start = (Int(bitPattern: base) + pageSize - 1) / pageSize * pageSize
+            let end = (Int(bitPattern: base) + bytes.count) / pageSize * pageSize
+            guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return 0 }
+            let pageOut: Int32 = 21  // MADV_PAGEOUT (Linux 5.4+); EINVAL on older kernels
+            return madvise(pointer, end - start, pageOut) == 0 ? end - start : 0
+        } ?? 0
+    }
+}

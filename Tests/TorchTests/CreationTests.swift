@@ -124,3 +124,16 @@ private final class Flag: @unchecked Sendable { var value = false }
         #expect(throws: TorchError.self) { try Tensor.zeros([1], device: .cuda(0)) }
     }
 }
+
+@Suite struct ReclaimTests {
+    @Test func reclaimAdvisesWholePagesAndKeepsContents() throws {
+        let count = 1 << 20  // 4 MiB of float32: spans many whole pages
+        let t = try Tensor.arange(0, Double(count), dtype: .float32)
+        let before = try t.sum().item()
+        #expect(t.adviseReclaim() > 0)
+        #expect(try t.sum().item() == before)
+        #expect(try t.narrow(dim: 0, start: count - 3, length: 3).floats() == [Float(count - 3), Float(count - 2), Float(count - 1)])
+        // A tensor smaller than a page has no whole page to advise.
+        #expect(try Tensor.ones([4]).adviseReclaim() == 0)
+    }
+}
