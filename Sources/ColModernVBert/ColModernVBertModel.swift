@@ -48,8 +48,13 @@ public final class ColModernVBertModel: Sendable {
             AllocatorTuning.keepLargeBuffers()
         }
         let store = try WeightStore(source: weights, device: device, dtype: dtype)
-        let packing: LinearPacking = options.oneDNNTextLinears && device == .cpu && dtype == .float32
-            ? .oneDNN(batchHint: 64) : .none
+        let packing: LinearPacking
+        switch options.cpuLinearKernel {
+        case _ where device != .cpu || dtype != .float32: packing = .none
+        case .libtorch: packing = .none
+        case .panels: packing = .panels
+        case .oneDNN: packing = .oneDNN(batchHint: 64)
+        }
         text = try ModernBertModel(store: store, config: config.text, packing: packing)
         vision = try SiglipVisionModel(store: store, config: config.vision)
         connector = try Connector(store: store, config: config)

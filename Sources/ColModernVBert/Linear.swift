@@ -4,10 +4,19 @@ import Torch
 struct Linear: Sendable {
     let weight: Tensor
     let bias: Tensor?
-    /// The weight in oneDNN's blocked layout, when packed (then `weight` is kept only for its shape).
-    let packed: Tensor?
+    /// The weight repacked for a faster CPU kernel, when packed (then `weight` is kept only for its
+    /// shape and is no longer read).
+    let packed: PackedWeight?
 
-    init(weight: Tensor, bias: Tensor?, packed: Tensor? = nil) {
+    /// A weight in a kernel's own layout.
+    enum PackedWeight: Sendable {
+        /// Column panels for the bridge's float32 AVX2 kernel (`Tensor.panelLinear`).
+        case panels(Tensor)
+        /// oneDNN's blocked layout (`Tensor.oneDNNLinear`).
+        case oneDNN(Tensor)
+    }
+
+    init(weight: Tensor, bias: Tensor?, packed: PackedWeight? = nil) {
         self.weight = weight
         self.bias = bias
         self.packed = packed
@@ -16,19 +25,40 @@ struct Linear: Sendable {
     var outFeatures: Int { weight.size(0) }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
-        if let packed {
-            return try x.oneDNNLinear(packedWeight: packed, bias: bias)
-        }
-        return try x.linear(weight: weight, bias: bias)
+        try callAsFunction(x, adding: nil)
     }
 
-    /// The same layer running on a oneDNN-packed copy of the weight (float32 CPU only; otherwise
+    /// residual + x·Wᵀ + b: the panel kernel adds the residual as it stores its output, saving a
+    /// pass over memory; the other paths add it after.
+    func callAsFunction(_ x: Tensor, adding residual: Tensor?) throws -> Tensor {
+        switch packed {
+        case .panels(let panels):
+            return try x.panelLinear(packedWeight: panels, outFeatures: outFeatures, bias: bias, residual: residual)
+        case .oneDNN(let blocked):
+            let y = try x.oneDNNLinear(packedWeight: blocked, bias: bias)
+            return try residual.map { try $0 + y } ?? y
+        case nil:
+            let y = try x.linear(weight: weight, bias: bias)
+            return try residual.map { try $0 + y } ?? y
+        }
+    }
+
+    /// The same layer running on a packed copy of its weight (float32 CPU only; otherwise
     /// unchanged). The plain weight stays referenced (for its shape) but is no longer read, so
-    /// the pages packing touched are handed back to the kernel instead of staying resident
-    /// next to the packed copy.
-    func packedForOneDNN(batchHint: Int) throws -> Linear {
-        guard packed == nil, weight.device == .cpu, weight.dtype == .float32, Tensor.oneDNNAvailable else { return self }
-        let packed = try weight.oneDNNPackedLinearWeight(batchHint: batchHint)
+    /// the pages packing touched are handed back to the kernel instead of staying resident next
+    /// to the packed copy.
+    func packed(_ kernel: LinearPacking) throws -> Linear {
+        guard packed == nil, weight.device == .cpu, weight.dtype == .float32 else { return self }
+        let packed: PackedWeight
+        switch kernel {
+        case .none: return self
+        case .panels:
+            guard Tensor.panelLinearAvailable else { return self }
+            packed = .panels(try weight.panelPackedLinearWeight())
+        case .oneDNN(let batchHint):
+            guard Tensor.oneDNNAvailable else { return self }
+            packed = .oneDNN(try weight.oneDNNPackedLinearWeight(batchHint: batchHint))
+        }
         weight.adviseReclaim()
         return Linear(weight: weight, bias: bias, packed: packed)
     }
@@ -58,16 +88,16 @@ struct LayerNorm: Sendable {
     }
 }
 
-/// Whether a tower's linear layers run on oneDNN-packed weights.
+/// Which kernel a tower's linear layers run on (float32 CPU weights only; elsewhere libtorch's).
 enum LinearPacking: Sendable {
+    /// libtorch's linear on the checkpoint's weight.
     case none
-    /// Pack for about this many input rows.
+    /// The bridge's panel kernel (see `Tensor.panelLinear`).
+    case panels
+    /// oneDNN, packed for about this many input rows.
     case oneDNN(batchHint: Int)
 
     func apply(_ linear: Linear) throws -> Linear {
-        switch self {
-        case .none: linear
-        case .oneDNN(let hint): try ColModernVBertError.wrapping { try linear.packedForOneDNN(batchHint: hint) }
-        }
+        try ColModernVBertError.wrapping { try linear.packed(self) }
     }
 }

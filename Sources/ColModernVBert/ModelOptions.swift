@@ -9,18 +9,17 @@ public struct ModelOptions: Sendable, Equatable {
     /// Tiles per vision-tower pass (0 = all at once). Small passes bound activation memory for
     /// many-tile pages and keep the matrix products in their efficient range (2 tiles = 2048 rows).
     public var visionTileBatch: Int
-    /// Run the text tower's linear layers on oneDNN-packed weights (float32 CPU only): about 20%
-    /// faster for short queries, on par for long prompts.
-    public var oneDNNTextLinears: Bool
+    /// The kernel for linear layers with float32 CPU weights (elsewhere libtorch's is used).
+    public var cpuLinearKernel: CPULinearKernel
     /// Let freed activation buffers stay in the heap for reuse (see `AllocatorTuning`); process-wide.
     public var keepActivationMemory: Bool
 
     public init(
         device: Device? = nil, dtype: DType? = nil, visionTileBatch: Int = 2, keepActivationMemory: Bool = true,
-        oneDNNTextLinears: Bool = true
+        cpuLinearKernel: CPULinearKernel = .panels
     ) {
         self.device = device
-        self.oneDNNTextLinears = oneDNNTextLinears
+        self.cpuLinearKernel = cpuLinearKernel
         self.dtype = dtype
         self.visionTileBatch = visionTileBatch
         self.keepActivationMemory = keepActivationMemory
@@ -29,4 +28,16 @@ public struct ModelOptions: Sendable, Equatable {
     var resolvedDevice: Device { device ?? Torch.defaultDevice }
 
     var resolvedDType: DType { dtype ?? (resolvedDevice == .cpu ? .float32 : .bfloat16) }
+}
+
+/// Kernels for float32 linear layers on the CPU; all give the same result to float rounding.
+public enum CPULinearKernel: String, Sendable, Equatable, CaseIterable {
+    /// libtorch's linear (MKL) on the checkpoint's weights, as the reference does.
+    case libtorch
+    /// The bridge's AVX2 panel kernel on repacked weights: streams each weight once per call,
+    /// the fastest here for short queries (weight-bound) and long prompts alike. Falls back to
+    /// libtorch's on CPUs without AVX2/FMA.
+    case panels
+    /// oneDNN on weights packed into its blocked layout.
+    case oneDNN
 }

@@ -16,8 +16,8 @@ struct ModernBertAttention: Sendable {
         headDim = config.headDim
     }
 
-    /// x [B, L, hidden] → [B, L, hidden]
-    func callAsFunction(_ x: Tensor, rotary: RotaryTable, mask: Tensor?) throws -> Tensor {
+    /// x [B, L, hidden] → residual + attention(x), [B, L, hidden]
+    func callAsFunction(_ x: Tensor, rotary: RotaryTable, mask: Tensor?, residual: Tensor) throws -> Tensor {
         let batch = x.size(0), length = x.size(1)
         // [B, L, 3·hidden] → [B, L, 3, heads, D] → [3, B, heads, L, D]
         let qkv = try wqkv(x).view([batch, length, 3, heads, headDim]).permute([2, 0, 3, 1, 4])
@@ -28,6 +28,6 @@ struct ModernBertAttention: Sendable {
             query: query, key: key, value: value, mask: mask, scale: 1 / Foundation.sqrt(Double(headDim)))
         // [B, heads, L, D] → [B, L, heads·D]
         let merged = try attended.transpose(1, 2).reshape([batch, length, heads * headDim])
-        return try wo(merged)
+        return try wo(merged, adding: residual)
     }
 }

@@ -23,7 +23,7 @@ struct ModernBertLayer: Sendable {
 
     func callAsFunction(_ x: Tensor, rotary: RotaryTable, mask: Tensor?) throws -> Tensor {
         let normed = try attentionNorm.map { try $0(x) } ?? x
-        let afterAttention = try x + attention(normed, rotary: rotary, mask: mask)
-        return try afterAttention + mlp(mlpNorm(afterAttention))
+        let afterAttention = try attention(normed, rotary: rotary, mask: mask, residual: x)
+        return try mlp(mlpNorm(afterAttention), residual: afterAttention)
     }
 }

@@ -14,11 +14,11 @@ struct ModernBertMLP: Sendable {
         activation = try GeluApproximationName.parse(config.hiddenActivation, field: "text_config.hidden_activation")
     }
 
-    /// x [B, L, hidden] → [B, L, hidden]
-    func callAsFunction(_ x: Tensor) throws -> Tensor {
+    /// x [B, L, hidden] → residual + mlp(x), [B, L, hidden]
+    func callAsFunction(_ x: Tensor, residual: Tensor) throws -> Tensor {
         let projected = try wi(x)  // [B, L, 2·I]
         let input = try projected.narrow(dim: -1, start: 0, length: intermediate)
         let gate = try projected.narrow(dim: -1, start: intermediate, length: intermediate)
-        return try wo(input.gelu(activation) * gate)
+        return try wo(input.gelu(activation) * gate, adding: residual)
     }
 }

@@ -16,3 +16,22 @@ extension Tensor {
         try Tensor.make(ct_onednn_linear(handle, packedWeight.handle, bias?.handle))
     }
 }
+
+/// Linear layers on weights repacked into column panels for the bridge's CPU kernel (float32,
+/// AVX2 + FMA): each panel streams from memory once per call, which matters when few input rows
+/// share many weights (a short query).
+extension Tensor {
+    /// Whether this CPU can run the panel kernel.
+    public static var panelLinearAvailable: Bool { ct_panel_linear_available() != 0 }
+
+    /// Packs a float32 CPU weight [out, in] into panels [⌈out/16⌉, in, 16], for `panelLinear`.
+    public func panelPackedLinearWeight() throws -> Tensor {
+        try Tensor.make(ct_panel_pack_linear_weight(handle))
+    }
+
+    /// self·Wᵀ (+ bias) (+ residual) with `packedWeight` from `panelPackedLinearWeight` of a W with
+    /// `outFeatures` rows; self [..., in], residual [..., outFeatures].
+    public func panelLinear(packedWeight: Tensor, outFeatures: Int, bias: Tensor? = nil, residual: Tensor? = nil) throws -> Tensor {
+        try Tensor.make(ct_panel_linear(handle, packedWeight.handle, Int64(outFeatures), bias?.handle, residual?.handle))
+    }
+}

@@ -13,18 +13,33 @@ import Torch
         #expect(ModelOptions().resolvedDevice == Torch.defaultDevice)
     }
 
-    @Test func oneDNNTextLinearsMatchTheBLASPath() throws {
-        let packed = try Fixtures.tinyModelLoaded()
-        #expect(Tensor.oneDNNAvailable)
-        #expect(packed.text.layers.allSatisfy { $0.attention.wqkv.packed != nil && $0.mlp.wo.packed != nil })
+    @Test func thePanelKernelIsTheCPUDefault() throws {
+        #expect(ModelOptions().cpuLinearKernel == .panels)
+        let model = try Fixtures.tinyModelLoaded()
+        #expect(model.text.layers.allSatisfy {
+            if case .panels = $0.attention.wqkv.packed, case .panels = $0.mlp.wo.packed { true } else { false }
+        })
+    }
+
+    @Test(arguments: CPULinearKernel.allCases)
+    func everyLinearKernelGivesTheSameEmbeddings(kernel: CPULinearKernel) throws {
+        let model = try ColModernVBertModel.load(
+            directory: Fixtures.tinyModel, options: ModelOptions(device: .cpu, dtype: .float32, cpuLinearKernel: kernel))
+        let wqkv = try #require(model.text.layers.first).attention.wqkv
+        switch (kernel, wqkv.packed) {
+        case (.libtorch, nil), (.panels, .panels?), (.oneDNN, .oneDNN?): break
+        default: Issue.record("\(kernel) loaded text linears packed as \(String(describing: wqkv.packed))")
+        }
         let plain = try ColModernVBertModel.load(
-            directory: Fixtures.tinyModel, options: ModelOptions(device: .cpu, dtype: .float32, oneDNNTextLinears: false))
-        #expect(plain.text.layers.allSatisfy { $0.attention.wqkv.packed == nil })
-        let fixture = try FixtureCase(file: Fixtures.file("queries.safetensors"), name: "queries_left_padded")
-        let a = try packed.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
-        let b = try plain.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
-        for (x, y) in zip(a, b) {
-            #expect(maxAbsDifference(x.rows, y.rows) <= 1e-5)
+            directory: Fixtures.tinyModel, options: ModelOptions(device: .cpu, dtype: .float32, cpuLinearKernel: .libtorch))
+        for name in ["queries_left_padded", "query_1"] {
+            let fixture = try FixtureCase(file: Fixtures.file("queries.safetensors"), name: name)
+            let a = try model.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
+            let b = try plain.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
+            #expect(a.count == b.count)
+            for (x, y) in zip(a, b) {
+                #expect(maxAbsDifference(x.rows, y.rows) <= 1e-5)
+            }
         }
     }
 
