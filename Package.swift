@@ -111,7 +111,7 @@ var targets: [Target] = [
     .testTarget(name: "HubTests", dependencies: ["Hub"], swiftSettings: swiftSettings),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
     .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool"], swiftSettings: swiftSettings),
-    .testTarget(name: "EmbeddingServiceTests", dependencies: ["EmbeddingService"], swiftSettings: swiftSettings),
+    .testTarget(name: "EmbeddingServiceTests", dependencies: ["EmbeddingService", "ColModernVBert"], swiftSettings: swiftSettings),
     // End to end: drives the built binary, nginx and curl as processes (no module dependency).
     .testTarget(name: "IntegrationTests", dependencies: [], swiftSettings: swiftSettings),
 ]

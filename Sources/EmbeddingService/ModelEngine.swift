@@ -25,7 +25,9 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         let device = configuration.resolvedDevice
         let dtype = configuration.resolvedDType
         if device == .cpu { Torch.setNumThreads(configuration.cpuThreads) }
-        let model = try ColModernVBertModel.load(directory: directory, device: device, dtype: dtype)
+        let model = try ColModernVBertModel.load(
+            directory: directory,
+            options: ModelOptions(device: device, dtype: dtype, cpuLinearKernel: configuration.cpuLinearKernel))
         let processor = try Processor(checkpointDirectory: directory)
         let imageConfig = try Idefics3ProcessorConfig.load(directory: directory)
         guard let imageProcessor = Idefics3ImageProcessor(config: imageConfig, maxThreads: 1) else {

@@ -1,3 +1,4 @@
+import ColModernVBert
 import Foundation
 import Torch
 
@@ -20,6 +21,10 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var device: DeviceChoice = .auto
     /// nil: float32 on CPU, bfloat16 on GPU (what the old service did).
     public var dtype: DType?
+    /// The kernel for float32 linear layers on the CPU. `panels` (the default) is the fastest but
+    /// keeps a private repacked copy of the text weights per worker (~440 MB for the published
+    /// model); `libtorch` reads the mapped checkpoint, shared by all workers through the page cache.
+    public var cpuLinearKernel: CPULinearKernel = .panels
     /// "unix:/path" or "host:port".
     public var listen: String
     public var workers: Int
@@ -87,6 +92,14 @@ public struct ServiceConfiguration: Sendable, Equatable {
                 throw ConfigurationError(variable: "COLPALI_DTYPE", value: text, expected: "auto, float32, bfloat16 or float16")
             }
             config.dtype = dtype
+        }
+        if let text = reader.string("COLPALI_CPU_LINEAR_KERNEL") {
+            guard let kernel = CPULinearKernel.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
+                throw ConfigurationError(
+                    variable: "COLPALI_CPU_LINEAR_KERNEL", value: text,
+                    expected: CPULinearKernel.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            config.cpuLinearKernel = kernel
         }
         guard config.listen.hasPrefix("unix:") || config.listen.contains(":") else {
             throw ConfigurationError(variable: "COLPALI_LISTEN", value: config.listen, expected: "unix:/path or host:port")

@@ -1,3 +1,4 @@
+import ColModernVBert
 import Foundation
 import Testing
 import Torch
@@ -12,6 +13,7 @@ import Torch
         #expect(config.apiVersion == "0.0.2")
         #expect(config.cpuThreads == 4)
         #expect(config.device == .auto)
+        #expect(config.cpuLinearKernel == .panels)
         #expect(config.listen.hasPrefix("unix:"))
         #expect(config.listen.hasSuffix("/colmodernvbert.sock"))
         // float32 on CPU, bfloat16 on GPU.
@@ -25,7 +27,7 @@ import Torch
             "COLPALI_LISTEN": "127.0.0.1:9000", "COLPALI_WORKERS": "3", "COLPALI_REQUESTS_PER_WORKER": "8",
             "COLPALI_MAX_BATCH": "4", "COLPALI_MAX_QUERIES": "10", "COLPALI_MAX_IMAGES": "5",
             "COLPALI_MAX_REQUEST_BYTES": "16m", "COLPALI_MAX_IMAGE_PIXELS": "1000", "COLPALI_RUN_DIR": "/tmp/x",
-            "ENABLE_CPU_MULTIPROCESSING": "true",
+            "ENABLE_CPU_MULTIPROCESSING": "true", "COLPALI_CPU_LINEAR_KERNEL": "LIBTORCH",
         ])
         #expect(config.modelID == "/models/tiny")
         #expect(config.modelRevision == "v2")
@@ -33,6 +35,7 @@ import Torch
         #expect(config.cpuThreads == 2)
         #expect(config.device == .fixed(.cpu))
         #expect(config.resolvedDType == .bfloat16)
+        #expect(config.cpuLinearKernel == .libtorch)
         #expect(config.listen == "127.0.0.1:9000")
         #expect(config.workers == 3)
         #expect(config.requestsPerWorker == 8)
@@ -49,6 +52,7 @@ import Torch
         let cases: [(String, String)] = [
             ("CPU_THREADS", "zero"), ("CPU_THREADS", "0"), ("COLPALI_WORKERS", "-1"), ("COLPALI_DEVICE", "tpu"),
             ("COLPALI_DTYPE", "int8"), ("COLPALI_MAX_REQUEST_BYTES", "12q"), ("COLPALI_LISTEN", "nowhere"),
+            ("COLPALI_CPU_LINEAR_KERNEL", "fast"),
         ]
         for (name, value) in cases {
             #expect(throws: ConfigurationError.self, "\(name)=\(value)") {
