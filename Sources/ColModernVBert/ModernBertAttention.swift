@@ -21,8 +21,9 @@ struct ModernBertAttention: Sendable {
         let batch = x.size(0), length = x.size(1)
         // [B, L, 3·hidden] → [B, L, 3, heads, D] → [3, B, heads, L, D]
         let qkv = try wqkv(x).view([batch, length, 3, heads, headDim]).permute([2, 0, 3, 1, 4])
-        let query = try rotary.apply(qkv.select(dim: 0, index: 0))
-        let key = try rotary.apply(qkv.select(dim: 0, index: 1))
+        let rotated = try rotary.apply(qkv.narrow(dim: 0, start: 0, length: 2))  // [2, B, heads, L, D]
+        let query = try rotated.select(dim: 0, index: 0)
+        let key = try rotated.select(dim: 0, index: 1)
         let value = try qkv.select(dim: 0, index: 2)
         let attended = try Tensor.scaledDotProductAttention(
             query: query, key: key, value: value, mask: mask, scale: 1 / Foundation.sqrt(Double(headDim)))

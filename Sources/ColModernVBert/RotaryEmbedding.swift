@@ -28,36 +28,39 @@ struct RotaryEmbedding: Sendable {
         inverseFrequencies = frequencies
     }
 
-    /// (cos, sin), each [1, 1, L, headDim] in `dtype`, for positions 0..<length.
+    /// cos and sin for positions 0..<length, rounded to `dtype` as the reference does, kept in float32.
     func table(kind: AttentionKind, length: Int, device: Device, dtype: DType) throws -> RotaryTable {
         guard let inverse = inverseFrequencies[kind] else {
             throw ColModernVBertError.invalidConfig(field: "layer_types", reason: "no rotary frequencies for \(kind.rawValue)")
         }
         let positions = try Tensor.arange(0, Double(length), dtype: .float32, device: device)
         let angles = try positions.unsqueeze(1) * inverse.unsqueeze(0)  // [L, D/2]
-        let doubled = try Tensor.cat([angles, angles], dim: -1)  // [L, D]
+        let sine = try angles.sin()
+        func rounded(_ t: Tensor) throws -> Tensor {
+            try t.to(dtype).to(.float32).view([1, 1, length, headDim])
+        }
         return RotaryTable(
-            cos: try doubled.cos().to(dtype).view([1, 1, length, headDim]),
-            sin: try doubled.sin().to(dtype).view([1, 1, length, headDim]))
+            cos: try rounded(Tensor.cat([angles, angles], dim: -1).cos()),
+            signedSin: try rounded(Tensor.cat([sine.neg(), sine], dim: -1)))
     }
 }
 
-/// cos/sin of one forward pass for one attention kind.
+/// cos/sin of one forward pass for one attention kind, [1, 1, L, headDim] float32.
 struct RotaryTable {
     let cos: Tensor
-    let sin: Tensor
+    /// sin with the first half negated, so that rotate_half(x)·sin = (x₂, x₁)·(−sin, sin): the
+    /// same products, one op fewer.
+    let signedSin: Tensor
 
-    /// x·cos + rotate_half(x)·sin over [B, heads, L, headDim], computed in float32 like the reference.
+    /// x·cos + rotate_half(x)·sin over [..., L, headDim], computed in float32 like the reference.
+    /// Applied to queries and keys stacked together, in one pass.
     func apply(_ x: Tensor) throws -> Tensor {
         let dtype = x.dtype
         let wide = dtype == .float32 ? x : try x.to(.float32)
         let half = wide.size(-1) / 2
-        let first = try wide.narrow(dim: -1, start: 0, length: half)
-        let second = try wide.narrow(dim: -1, start: half, length: half)
-        let rotated = try Tensor.cat([try second.neg(), first], dim: -1)
-        let cosine = cos.dtype == .float32 ? cos : try cos.to(.float32)
-        let sine = sin.dtype == .float32 ? sin : try sin.to(.float32)
-        let result = try wide * cosine + rotated * sine
+        let swapped = try Tensor.cat(
+            [wide.narrow(dim: -1, start: half, length: half), wide.narrow(dim: -1, start: 0, length: half)], dim: -1)
+        let result = try wide * cos + swapped * signedSin
         return dtype == .float32 ? result : try result.to(dtype)
     }
 }
