@@ -3,7 +3,7 @@
 # ColModernVBertForRetrieval) on the same full-size random checkpoint, on the CPU in float32.
 #
 #   scripts/bench_model.sh [--dir DIR] [--threads N] [--warmup N] [--query-runs N] [--image-runs N]
-#                          [--rounds N] [--tile-batch N]
+#                          [--rounds N] [--tile-batch N] [--kernel panels|libtorch|oneDNN]
 #
 # DIR (default .build-bench/full-model, env BENCH_DIR) receives, when missing: the checkpoint
 # (published ModernVBERT/colmodernvbert-merged architecture and weight layout, random weights, ~1 GB,
@@ -26,6 +26,7 @@ QUERY_RUNS=10
 IMAGE_RUNS=3
 ROUNDS=1
 TILE_BATCH=2
+KERNEL=panels
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) DIR="$2"; shift 2 ;;
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
         --image-runs) IMAGE_RUNS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
         --tile-batch) TILE_BATCH="$2"; shift 2 ;;
+        --kernel) KERNEL="$2"; shift 2 ;;
         -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -82,7 +84,8 @@ for round in $(seq 1 "$ROUNDS"); do
     "$PY" "$ROOT/scripts/bench/reference_forward.py" "$DIR" "$INPUTS" "$THREADS" "$WARMUP" "$QUERY_RUNS" "$IMAGE_RUNS" \
         > "$RESULTS/python-$round.json"
     echo "== round $round/$ROUNDS: Swift"
-    "$DRIVER" "$DIR" "$INPUTS" "$THREADS" "$WARMUP" "$QUERY_RUNS" "$IMAGE_RUNS" "$TILE_BATCH" > "$RESULTS/swift-$round.json"
+    "$DRIVER" "$DIR" "$INPUTS" "$THREADS" "$WARMUP" "$QUERY_RUNS" "$IMAGE_RUNS" "$TILE_BATCH" "$KERNEL" \
+        > "$RESULTS/swift-$round.json"
 done
 
 "$PY" "$ROOT/scripts/bench/summarize.py" "$RESULTS"
