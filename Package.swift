@@ -110,10 +110,12 @@ var targets: [Target] = [
     .testTarget(name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch", "SafeTensors"], swiftSettings: swiftSettings),
     .testTarget(name: "HubTests", dependencies: ["Hub"], swiftSettings: swiftSettings),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
-    .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool"], swiftSettings: swiftSettings),
+    // Spawning, polling and cleaning up helper processes, for the suites that drive real ones.
+    .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport", swiftSettings: swiftSettings),
+    .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "ProcessTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "EmbeddingServiceTests", dependencies: ["EmbeddingService", "ColModernVBert"], swiftSettings: swiftSettings),
-    // End to end: drives the built binary, nginx and curl as processes (no module dependency).
-    .testTarget(name: "IntegrationTests", dependencies: [], swiftSettings: swiftSettings),
+    // End to end: drives the built binary, nginx and curl as processes (no product module).
+    .testTarget(name: "IntegrationTests", dependencies: ["ProcessTestSupport"], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Development filter

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// An HTTP answer as curl saw it.
@@ -75,7 +76,7 @@ struct HTTPClient: Sendable {
         }
         let (status, output) = try await ChildProcess.run(
             ["curl", "-sSk", "--max-time", String(maxTime), "-H", "Expect:", "-o", bodyPath, "-D", headerPath] + extra + [baseURL + path],
-            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], directory: directory, timeout: Double(maxTime + 15))
+            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], logDirectory: directory.path, timeout: Double(maxTime + 15))
         guard status == "exit 0" else { throw CurlFailed(url: baseURL + path, status: status, output: output) }
         let headerText = (try? String(contentsOfFile: headerPath, encoding: .utf8)) ?? ""
         // The last header block (after any 100 Continue).

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcessTestSupport
 import Testing
 
 /// Issue 6's "Done when": `serve` on an empty HF_HOME pointed at a hub (the mock hub serving

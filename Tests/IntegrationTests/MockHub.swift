@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// The mock hub (scripts/mock_hub.py) on loopback, until `stop()`.

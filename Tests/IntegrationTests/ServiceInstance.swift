@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcessTestSupport
 import Testing
 
 /// One private instance of the product: `colmodernvbert serve` (the master and its workers)

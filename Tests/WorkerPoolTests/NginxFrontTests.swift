@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcessTestSupport
 import Testing
 @testable import WorkerPool
 
@@ -40,8 +41,8 @@ import Testing
     func renderedConfigurationsPassNginxTest(overrides: [String: String]) async throws {
         let directory = try makeDirectory()
         let (status, output) = try await ChildProcess.run(
-            [nginxScript, "check"], environment: try environment(directory, overrides), directory: directory)
-        #expect(status == .exited(code: 0), "\(output)")
+            [nginxScript, "check"], environment: try environment(directory, overrides), logDirectory: directory.path)
+        #expect(status == "exit 0", "\(output)")
         let config = try String(contentsOfFile: directory.file("run/nginx/nginx.conf"), encoding: .utf8)
         #expect(config.contains("daemon off;"))
         #expect(!config.contains("@@"))
@@ -61,8 +62,8 @@ import Testing
     func badSettingsAreRefusedWithAClearMessage(overrides: [String: String], message: String) async throws {
         let directory = try makeDirectory()
         let (status, output) = try await ChildProcess.run(
-            [nginxScript, "check"], environment: try environment(directory, overrides), directory: directory)
-        #expect(status != .exited(code: 0))
+            [nginxScript, "check"], environment: try environment(directory, overrides), logDirectory: directory.path)
+        #expect(status != "exit 0")
         #expect(output.contains(message), "\(output)")
     }
 
@@ -72,12 +73,12 @@ import Testing
         let (made, log) = try await ChildProcess.run(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test",
              "-keyout", key, "-out", cert],
-            environment: ProcessInfo.processInfo.environment, directory: directory)
-        try #require(made == .exited(code: 0), "\(log)")
+            environment: ProcessInfo.processInfo.environment, logDirectory: directory.path)
+        try #require(made == "exit 0", "\(log)")
         let (status, output) = try await ChildProcess.run(
             [nginxScript, "check"],
-            environment: try environment(directory, ["COLPALI_TLS_CERT": cert, "COLPALI_TLS_KEY": key]), directory: directory)
-        #expect(status == .exited(code: 0), "\(output)")
+            environment: try environment(directory, ["COLPALI_TLS_CERT": cert, "COLPALI_TLS_KEY": key]), logDirectory: directory.path)
+        #expect(status == "exit 0", "\(output)")
         let config = try String(contentsOfFile: directory.file("run/nginx/nginx.conf"), encoding: .utf8)
         #expect(config.contains("ssl_certificate \(cert);"))
         #expect(!FileManager.default.fileExists(atPath: directory.file("run/state/tls/selfsigned.crt")))
@@ -88,8 +89,8 @@ import Testing
         let directory = try makeDirectory()
         let env = try environment(directory, ["COLPALI_PATH_PREFIX": "/colpali"])
         let snippets = directory.file("snippets")
-        let (status, output) = try await ChildProcess.run([nginxScript, "snippet", snippets], environment: env, directory: directory)
-        try #require(status == .exited(code: 0), "\(output)")
+        let (status, output) = try await ChildProcess.run([nginxScript, "snippet", snippets], environment: env, logDirectory: directory.path)
+        try #require(status == "exit 0", "\(output)")
         let prefix = directory.file("host")
         mkdir(prefix, 0o755)
         let host = """
@@ -111,8 +112,8 @@ import Testing
         try host.write(toFile: "\(prefix)/nginx.conf", atomically: true, encoding: .utf8)
         let (tested, testOutput) = try await ChildProcess.run(
             ["nginx", "-t", "-q", "-e", "stderr", "-p", prefix + "/", "-c", "\(prefix)/nginx.conf"],
-            environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], directory: directory)
-        #expect(tested == .exited(code: 0), "\(testOutput)")
+            environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], logDirectory: directory.path)
+        #expect(tested == "exit 0", "\(testOutput)")
         let locations = try String(contentsOfFile: "\(snippets)/colmodernvbert-locations.conf", encoding: .utf8)
         #expect(locations.contains("location ^~ /colpali/ {"))
         #expect(locations.contains("rewrite ^/colpali(/.*)$ $1 break;"))
@@ -202,7 +203,7 @@ import Testing
             environment: ["PATH": "/usr/bin:/bin"], logPath: slowLog)
         try await eventually(timeout: 20, "the slow request to reach a worker") { FileManager.default.fileExists(atPath: mark) }
         supervisor.requestStop()
-        #expect(try await slow.waitForExit(timeout: 20) == .exited(code: 0))
+        #expect(try await slow.waitForExitStatus(timeout: 20) == .exited(code: 0))
         #expect(slow.log == "200")
         try await eventually(timeout: 15, "the pool to stop") { done.withLock { $0 } }
 
@@ -213,7 +214,7 @@ import Testing
         #expect(gone.json?["detail"] as? String == "Embedding service unavailable")
 
         nginx.signal(SIGQUIT)
-        #expect(try await nginx.waitForExit(timeout: 15) == .exited(code: 0))
+        #expect(try await nginx.waitForExitStatus(timeout: 15) == .exited(code: 0))
         #expect(!FileManager.default.fileExists(atPath: directory.file("run/nginx/nginx.pid")))
     }
 
@@ -231,7 +232,7 @@ import Testing
         #expect(second.headers["content-type"] == "application/json")
         #expect(second.json?["detail"] as? String == "Too many requests")
         nginx.signal(SIGQUIT)
-        #expect(try await nginx.waitForExit(timeout: 15) == .exited(code: 0))
+        #expect(try await nginx.waitForExitStatus(timeout: 15) == .exited(code: 0))
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcessTestSupport
 import Testing
 @testable import WorkerPool
 
@@ -36,7 +37,7 @@ import Testing
         defer { run.terminate() }
         try await waitServing(env, directory, run)
         run.signal(SIGINT)
-        let status = try await run.waitForExit(timeout: 20)
+        let status = try await run.waitForExitStatus(timeout: 20)
         #expect(status == .exited(code: 0), "\(run.log)")
         #expect(run.log.contains("[run.sh] nginx stopped (status 0)"))
         #expect(run.log.contains("[run.sh] master stopped (status 0)"))
@@ -54,7 +55,7 @@ import Testing
         let line = try #require(run.log.split(separator: "\n").first { $0.hasPrefix("fake-fcgi-app ") })
         let pid = try #require(Int32(line.split(separator: " ")[1].dropLast()))
         #expect(kill(pid, SIGKILL) == 0)
-        let status = try await run.waitForExit(timeout: 20)
+        let status = try await run.waitForExitStatus(timeout: 20)
         #expect(status == .exited(code: 1), "\(run.log)")
         #expect(run.log.contains("master exited on its own (signal 9)"))
         #expect(!connectsTCP(port: UInt16(env["COLPALI_HTTPS_PORT"]!)!))

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcessTestSupport
 import Synchronization
 import Testing
 @testable import WorkerPool

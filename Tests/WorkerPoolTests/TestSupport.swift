@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import ProcessTestSupport
 import Synchronization
 import Testing
 @testable import WorkerPool
@@ -135,22 +136,6 @@ final class PoolHarness: Sendable {
         supervisor.requestStop()
         _ = try? await waitForExit(timeout: 15)
     }
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.
-func eventually(timeout: Double, _ what: String, _ condition: () throws -> Bool) async throws {
-    let deadline = MonotonicTime.now() + timeout
-    while MonotonicTime.now() < deadline {
-        if try condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    if try condition() { return }
-    throw TimedOut(what: what)
 }
 
 func processExists(_ pid: Int32) -> Bool {

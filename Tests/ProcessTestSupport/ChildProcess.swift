@@ -1,22 +1,21 @@
 import Foundation
 import Glibc
 import Synchronization
-import Testing
 
-/// A helper process (the service, nginx, the mock hub, curl) spawned with a clean signal state
+/// A helper process (the service, nginx, a mock server, curl, a script) spawned with a clean signal state
 /// (test threads may block signals; a child must not inherit that), in its own process group,
 /// with stdout and stderr appended to a log file unless `stdoutPath` separates stdout.
 ///
 /// `keepStdinOpen` gives the child a stream as stdin that stays open until `closeStdin()` (the
 /// mock hub exits when its stdin closes); otherwise stdin is /dev/null.
-final class ChildProcess: Sendable {
-    let pid: pid_t
-    let logPath: String
-    let argv: [String]
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    public let logPath: String
+    public let argv: [String]
     private let status = Mutex<Int32?>(nil)
     private let stdinWriter = Mutex<Int32>(-1)
 
-    init(_ argv: [String], environment: [String: String], logPath: String, stdoutPath: String? = nil, keepStdinOpen: Bool = false) throws {
+    public init(_ argv: [String], environment: [String: String], logPath: String, stdoutPath: String? = nil, keepStdinOpen: Bool = false) throws {
         self.argv = argv
         self.logPath = logPath
         var actions = posix_spawn_file_actions_t()
@@ -71,7 +70,7 @@ final class ChildProcess: Sendable {
     deinit { closeStdin() }
 
     /// Closes the child's stdin stream (end of input for it).
-    func closeStdin() {
+    public func closeStdin() {
         stdinWriter.withLock { fd in
             if fd >= 0 { close(fd) }
             fd = -1
@@ -79,7 +78,7 @@ final class ChildProcess: Sendable {
     }
 
     /// The raw wait status once reaped, polling without blocking.
-    var waitStatus: Int32? {
+    public var waitStatus: Int32? {
         status.withLock { status in
             if status == nil {
                 var raw: Int32 = 0
@@ -89,33 +88,33 @@ final class ChildProcess: Sendable {
         }
     }
 
-    var hasExited: Bool { waitStatus != nil }
+    public var hasExited: Bool { waitStatus != nil }
 
     /// The exit code, or nil while running or when killed by a signal.
-    var exitCode: Int32? {
+    public var exitCode: Int32? {
         guard let raw = waitStatus, raw & 0x7f == 0 else { return nil }
         return (raw >> 8) & 0xff
     }
 
     /// "exit 0", "signal 9" or "running".
-    var statusDescription: String {
+    public var statusDescription: String {
         guard let raw = waitStatus else { return "running" }
         return raw & 0x7f == 0 ? "exit \((raw >> 8) & 0xff)" : "signal \(raw & 0x7f)"
     }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if !hasExited { kill(pid, number) }
     }
 
     /// Waits (polling, without blocking a cooperative thread) until the process exits.
     @discardableResult
-    func waitForExit(timeout: Double) async throws -> String {
+    public func waitForExit(timeout: Double) async throws -> String {
         try await eventually(timeout: timeout, "\(argv.first ?? "process") (pid \(pid)) to exit; log:\n\(log.suffix(3000))") { self.hasExited }
         return statusDescription
     }
 
     /// Blocking cleanup for `defer`: SIGTERM to the process group, then SIGKILL after a few seconds.
-    func terminate() {
+    public func terminate() {
         closeStdin()
         guard !hasExited else { return }
         kill(-pid, SIGTERM)
@@ -126,11 +125,13 @@ final class ChildProcess: Sendable {
         }
     }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// Runs a command to completion (bounded) and returns its exit description and output.
-    static func run(_ argv: [String], environment: [String: String], directory: TestDirectory, timeout: Double = 60) async throws -> (status: String, output: String) {
-        let logPath = directory.file("cmd-\(UInt32.random(in: 0...UInt32.max)).log")
+    /// Runs a command to completion (bounded); its output goes to a new log file in `logDirectory`.
+    public static func run(
+        _ argv: [String], environment: [String: String], logDirectory: String, timeout: Double = 60
+    ) async throws -> (status: String, output: String) {
+        let logPath = "\(logDirectory)/cmd-\(UInt32.random(in: 0...UInt32.max)).log"
         let child = try ChildProcess(argv, environment: environment, logPath: logPath)
         defer { child.terminate() }
         let status = try await child.waitForExit(timeout: timeout)
@@ -138,19 +139,20 @@ final class ChildProcess: Sendable {
     }
 }
 
-struct SpawnFailed: Error, CustomStringConvertible {
-    let argv: [String]
-    let errno: Int32
-    var description: String { "cannot start \(argv.joined(separator: " ")): \(String(cString: strerror(errno)))" }
+public struct SpawnFailed: Error, CustomStringConvertible {
+    public let argv: [String]
+    public let errno: Int32
+    public var description: String { "cannot start \(argv.joined(separator: " ")): \(String(cString: strerror(errno)))" }
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
+public struct TimedOut: Error, CustomStringConvertible {
+    public let what: String
+    public init(what: String) { self.what = what }
+    public var description: String { "timed out waiting for \(what)" }
 }
 
 /// Polls `condition` every 25 ms (sleeping, not blocking a thread) until it holds or `timeout` passes.
-func eventually(timeout: Double, _ what: @autoclosure () -> String, _ condition: () throws -> Bool) async throws {
+public func eventually(timeout: Double, _ what: @autoclosure () -> String, _ condition: () throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return }
@@ -161,7 +163,7 @@ func eventually(timeout: Double, _ what: @autoclosure () -> String, _ condition:
 }
 
 /// Async variant of `eventually` for conditions that themselves await (HTTP calls).
-func eventuallyAsync(timeout: Double, interval: Duration = .milliseconds(200), _ what: @autoclosure () -> String, _ condition: () async throws -> Bool) async throws {
+public func eventuallyAsync(timeout: Double, interval: Duration = .milliseconds(200), _ what: @autoclosure () -> String, _ condition: () async throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try await condition() { return }
@@ -169,66 +171,4 @@ func eventuallyAsync(timeout: Double, interval: Duration = .milliseconds(200), _
     }
     if try await condition() { return }
     throw TimedOut(what: what())
-}
-
-/// Process ids whose parent is `parent` (from /proc/<pid>/stat).
-func childProcesses(of parent: pid_t) -> [pid_t] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap { entry -> pid_t? in
-        guard let pid = pid_t(entry),
-            let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // "pid (comm) state ppid ..." – comm may contain spaces, so split after the last ')'.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 2, pid_t(fields[1]) == parent else { return nil }
-        // A zombie (state Z) is not a live worker.
-        return fields[0] == "Z" ? nil : pid
-    }.sorted()
-}
-
-/// Socket inodes ("socket:[123]") a process holds open.
-func socketDescriptors(of pid: pid_t) -> Set<String> {
-    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-    return Set(fds.compactMap { fd in
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
-            target.hasPrefix("socket:")
-        else { return nil }
-        return target
-    })
-}
-
-/// A loopback TCP port that was free a moment ago (bound to port 0, then released).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    try #require(fd >= 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    try #require(bound == 0, "bind: errno \(errno)")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    try #require(named == 0)
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// True when something accepts TCP connections on 127.0.0.1:`port`.
-func connectsTCP(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = UInt16(port).bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
 }
