@@ -40,8 +40,8 @@ struct Epilogue {
 };
 
 // y[rows x columns] (stride ldy) = x[rows x k] (stride ldx) · panel[k x 16] (+ bias) (+ residual).
-// While multiplying, prefetches `next` (the following panel) one line per k when non-null.
-template <int Rows>
+// With `Prefetch`, also prefetches `next` (the following panel) one line per k.
+template <int Rows, bool Prefetch>
 __attribute__((target("avx2,fma"))) void multiply_tile(const float *__restrict x, int64_t ldx, int64_t k,
                                                        const float *__restrict panel, const float *__restrict next,
                                                        float *__restrict y, int64_t ldy, int64_t columns,
@@ -51,26 +51,14 @@ __attribute__((target("avx2,fma"))) void multiply_tile(const float *__restrict x
         low[r] = _mm256_setzero_ps();
         high[r] = _mm256_setzero_ps();
     }
-    if (next != nullptr) {
-        for (int64_t i = 0; i < k; i++) {
-            const __m256 b0 = _mm256_loadu_ps(panel + i * kPanelWidth);
-            const __m256 b1 = _mm256_loadu_ps(panel + i * kPanelWidth + 8);
-            _mm_prefetch(reinterpret_cast<const char *>(next + i * kPanelWidth), _MM_HINT_T0);
-            for (int r = 0; r < Rows; r++) {
-                const __m256 a = _mm256_broadcast_ss(x + r * ldx + i);
-                low[r] = _mm256_fmadd_ps(a, b0, low[r]);
-                high[r] = _mm256_fmadd_ps(a, b1, high[r]);
-            }
-        }
-    } else {
-        for (int64_t i = 0; i < k; i++) {
-            const __m256 b0 = _mm256_loadu_ps(panel + i * kPanelWidth);
-            const __m256 b1 = _mm256_loadu_ps(panel + i * kPanelWidth + 8);
-            for (int r = 0; r < Rows; r++) {
-                const __m256 a = _mm256_broadcast_ss(x + r * ldx + i);
-                low[r] = _mm256_fmadd_ps(a, b0, low[r]);
-                high[r] = _mm256_fmadd_ps(a, b1, high[r]);
-            }
+    for (int64_t i = 0; i < k; i++) {
+        const __m256 b0 = _mm256_loadu_ps(panel + i * kPanelWidth);
+        const __m256 b1 = _mm256_loadu_ps(panel + i * kPanelWidth + 8);
+        if constexpr (Prefetch) _mm_prefetch(reinterpret_cast<const char *>(next + i * kPanelWidth), _MM_HINT_T0);
+        for (int r = 0; r < Rows; r++) {
+            const __m256 a = _mm256_broadcast_ss(x + r * ldx + i);
+            low[r] = _mm256_fmadd_ps(a, b0, low[r]);
+            high[r] = _mm256_fmadd_ps(a, b1, high[r]);
         }
     }
     if (epilogue.bias != nullptr) {
@@ -96,8 +84,13 @@ __attribute__((target("avx2,fma"))) void multiply_tile(const float *__restrict x
 
 using TileFn = void (*)(const float *, int64_t, int64_t, const float *, const float *, float *, int64_t, int64_t,
                         const Epilogue &);
-constexpr TileFn kTiles[kMaxRows + 1] = {nullptr, multiply_tile<1>, multiply_tile<2>, multiply_tile<3>,
-                                         multiply_tile<4>, multiply_tile<5>};
+// [prefetch][rows]
+constexpr TileFn kTiles[2][kMaxRows + 1] = {
+    {nullptr, multiply_tile<1, false>, multiply_tile<2, false>, multiply_tile<3, false>, multiply_tile<4, false>,
+     multiply_tile<5, false>},
+    {nullptr, multiply_tile<1, true>, multiply_tile<2, true>, multiply_tile<3, true>, multiply_tile<4, true>,
+     multiply_tile<5, true>},
+};
 
 void check_float_cpu(const at::Tensor &t, const char *what) {
     TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat, "panel linear: ", what,
@@ -176,8 +169,9 @@ at::Tensor multiply(const at::Tensor &input, const at::Tensor &packed, int64_t o
                 const Epilogue epilogue{biases == nullptr ? nullptr : biases + column,
                                         adds == nullptr ? nullptr : adds + r * out + column, out};
                 // Only the first row block prefetches: later blocks find the panel in cache.
-                kTiles[count](xs + r * in, in, in, panel, r == 0 ? next : nullptr, ys + r * out + column, out,
-                              columns, epilogue);
+                const bool prefetch = r == 0 && next != nullptr;
+                kTiles[prefetch][count](xs + r * in, in, in, panel, next, ys + r * out + column, out, columns,
+                                        epilogue);
             }
         }
     });
