@@ -2,21 +2,16 @@ import Foundation
 import ProcessTestSupport
 import Testing
 
-/// An HTTP answer as curl saw it.
-struct HTTPAnswer: Sendable, CustomStringConvertible {
-    let status: Int
-    let headers: [String: String]
-    let body: Data
+/// An HTTP answer as curl saw it, with the API's JSON shapes.
+typealias HTTPAnswer = CurlAnswer
 
-    var text: String { String(decoding: body, as: UTF8.self) }
+extension CurlAnswer {
     var json: Any? { try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) }
     var object: [String: Any]? { json as? [String: Any] }
     /// FastAPI's `{"detail": "..."}`.
     var detail: String? { object?["detail"] as? String }
     /// FastAPI's 422 `{"detail": [{"loc", "msg", "type"}]}`.
     var validationIssues: [[String: Any]]? { object?["detail"] as? [[String: Any]] }
-
-    var description: String { "HTTP \(status) \(headers["content-type"] ?? "-") \(text.prefix(400))" }
 }
 
 /// One part of a multipart/form-data body, as curl's `-F` spells it.
@@ -67,35 +62,8 @@ struct HTTPClient: Sendable {
     }
 
     func request(_ path: String, _ extra: [String]) async throws -> HTTPAnswer {
-        let id = UInt32.random(in: 0...UInt32.max)
-        let bodyPath = directory.file("body-\(id)")
-        let headerPath = directory.file("headers-\(id)")
-        defer {
-            unlink(bodyPath)
-            unlink(headerPath)
-        }
-        let (status, output) = try await ChildProcess.run(
-            ["curl", "-sSk", "--max-time", String(maxTime), "-H", "Expect:", "-o", bodyPath, "-D", headerPath] + extra + [baseURL + path],
-            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], logDirectory: directory.path, timeout: Double(maxTime + 15))
-        guard status == "exit 0" else { throw CurlFailed(url: baseURL + path, status: status, output: output) }
-        let headerText = (try? String(contentsOfFile: headerPath, encoding: .utf8)) ?? ""
-        // The last header block (after any 100 Continue).
-        let block = headerText.components(separatedBy: "\r\n\r\n").filter { !$0.isEmpty }.last ?? ""
-        var lines = block.components(separatedBy: "\r\n")
-        let statusLine = lines.isEmpty ? "" : lines.removeFirst()
-        let code = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
-        var headers: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return HTTPAnswer(status: code, headers: headers, body: FileManager.default.contents(atPath: bodyPath) ?? Data())
+        try await curl(
+            baseURL + path, ["-H", "Expect:"] + extra, scratchDirectory: directory.path, maxTime: maxTime,
+            timeout: Double(maxTime + 15))
     }
-}
-
-struct CurlFailed: Error, CustomStringConvertible {
-    let url: String
-    let status: String
-    let output: String
-    var description: String { "curl \(url) failed (\(status)): \(output)" }
 }

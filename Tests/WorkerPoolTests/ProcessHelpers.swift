@@ -15,43 +15,16 @@ extension ChildProcess {
 }
 
 /// An HTTP answer as curl saw it.
-struct CurlResponse {
-    let status: Int
-    let headers: [String: String]
-    let body: Data
+typealias CurlResponse = CurlAnswer
 
+extension CurlAnswer {
     var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
 }
 
-/// Calls `curl` (TLS verification off: the certificate is self-signed) and parses the answer.
+/// Calls `curl` on `url` (at most 20 s) with scratch files in `directory`.
 func curl(_ url: String, _ arguments: [String] = [], directory: TemporaryDirectory) async throws -> CurlResponse {
-    let id = UInt32.random(in: 0...UInt32.max)
-    let bodyPath = directory.file("body-\(id)")
-    let headerPath = directory.file("headers-\(id)")
-    let (status, output) = try await ChildProcess.run(
-        ["curl", "-sk", "--max-time", "20", "-o", bodyPath, "-D", headerPath] + arguments + [url],
-        environment: ["PATH": "/usr/bin:/bin"], logDirectory: directory.path, timeout: 30)
-    guard status == "exit 0" else { throw CurlFailed(url: url, status: status, output: output) }
-    let headerText = (try? String(contentsOfFile: headerPath, encoding: .utf8)) ?? ""
-    // The last header block (after any 100-continue).
-    let block = headerText.components(separatedBy: "\r\n\r\n").filter { !$0.isEmpty }.last ?? ""
-    var lines = block.components(separatedBy: "\r\n")
-    let statusLine = lines.isEmpty ? "" : lines.removeFirst()
-    let code = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
-    var headers: [String: String] = [:]
-    for line in lines {
-        guard let colon = line.firstIndex(of: ":") else { continue }
-        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-    }
-    let body = FileManager.default.contents(atPath: bodyPath) ?? Data()
-    return CurlResponse(status: code, headers: headers, body: body)
-}
-
-struct CurlFailed: Error, CustomStringConvertible {
-    let url: String
-    let status: String
-    let output: String
-    var description: String { "curl \(url) failed: \(status) \(output)" }
+    try await ProcessTestSupport.curl(
+        url, arguments, scratchDirectory: directory.path, maxTime: 20, timeout: 30, searchPath: "/usr/bin:/bin")
 }
 
 /// A loopback port free right now (bound to port 0, then released).
