@@ -20,8 +20,10 @@ if hasCUDA {
     // Nothing references libtorch_cuda symbolically; keep it so its CUDA backend registers.
     // Its CUDA runtime dependencies are found at run time through libtorch's own RUNPATH
     // (the nvidia-* wheels or the libtorch bundle), so they need not resolve at link time.
-    torchLinkerFlags += ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed",
-                         "-Xlinker", "--allow-shlib-undefined"]
+    torchLinkerFlags += [
+        "-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed",
+        "-Xlinker", "--allow-shlib-undefined",
+    ]
 }
 torchLinkerFlags += ["-ltorch", "-ltorch_cpu", "-lc10"]
 
@@ -34,13 +36,14 @@ var targets: [Target] = [
     .target(
         name: "CTorch",
         cxxSettings: [
-            .unsafeFlags([
-                "-I\(libtorch)/include",
-                "-I\(libtorch)/include/torch/csrc/api/include",
-                "-D_GLIBCXX_USE_CXX11_ABI=1",
-                "-O2",
-                "-Wno-deprecated-declarations",
-            ] + (hasCUDA ? ["-DCTORCH_WITH_CUDA=1"] : [])),
+            .unsafeFlags(
+                [
+                    "-I\(libtorch)/include",
+                    "-I\(libtorch)/include/torch/csrc/api/include",
+                    "-D_GLIBCXX_USE_CXX11_ABI=1",
+                    "-O2",
+                    "-Wno-deprecated-declarations",
+                ] + (hasCUDA ? ["-DCTORCH_WITH_CUDA=1"] : []))
         ],
         linkerSettings: [.unsafeFlags(torchLinkerFlags)]
     ),

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Keeps large freed buffers inside the process heap (glibc malloc).
@@ -21,12 +21,12 @@ enum AllocatorTuning {
     @discardableResult
     static func keepLargeBuffers() -> Bool {
         #if canImport(Glibc)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-        return mallopt(mmapMax, 0) == 1 && mallopt(trimThreshold, 1 << 30) == 1
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+            return mallopt(mmapMax, 0) == 1 && mallopt(trimThreshold, 1 << 30) == 1
         #else
-        return false
+            return false
         #endif
     }
 }

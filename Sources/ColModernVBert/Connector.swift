@@ -16,11 +16,14 @@ struct Connector: Sendable {
     /// x [N, S, E] with S = side² → [N, S/f², E·f²], following the reference's view/permute sequence:
     /// [N, h, w, E] → [N, h, w/f, E·f] → swap(1, 2) → [N, w/f, h/f, E·f²] → swap(1, 2) → [N, S/f², E·f²].
     static func pixelShuffle(_ x: Tensor, factor: Int) throws -> Tensor {
-        let tiles = x.size(0), sequence = x.size(1), channels = x.size(2)
+        let tiles = x.size(0)
+        let sequence = x.size(1)
+        let channels = x.size(2)
         var side = 0
         while side * side < sequence { side += 1 }
         guard side * side == sequence, side % factor == 0 else {
-            throw ColModernVBertError.invalidInput("pixel shuffle needs a square patch grid divisible by \(factor); got \(sequence) patches")
+            throw ColModernVBertError.invalidInput(
+                "pixel shuffle needs a square patch grid divisible by \(factor); got \(sequence) patches")
         }
         let reduced = side / factor
         let step1 = try x.view([tiles, side, reduced, channels * factor]).permute([0, 2, 1, 3])

@@ -35,8 +35,10 @@ public enum ModelBenchmark {
     ) throws -> Report {
         if let threads, threads > 0 { Torch.numThreads = threads }
         let file = try SafeTensorsFile(path: inputs.path)
-        let queryIds = try file.tensor("query.input_ids"), queryMask = try file.tensor("query.attention_mask")
-        let imageIds = try file.tensor("image.input_ids"), imageMask = try file.tensor("image.attention_mask")
+        let queryIds = try file.tensor("query.input_ids")
+        let queryMask = try file.tensor("query.attention_mask")
+        let imageIds = try file.tensor("image.input_ids")
+        let imageMask = try file.tensor("image.attention_mask")
         let pixels = try file.tensor("image.pixel_values")
 
         let clock = ContinuousClock()
@@ -67,7 +69,8 @@ public enum ModelBenchmark {
         }
         let queryCPU = cpuTimes
         cpuTimes = []
-        var visionTimes: [Double] = [], textTimes: [Double] = []
+        var visionTimes: [Double] = []
+        var textTimes: [Double] = []
         var timedRun = 0
         let image = try time(imageRuns) {
             // embedImages' steps, timed separately once warm.

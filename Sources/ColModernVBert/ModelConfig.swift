@@ -71,7 +71,8 @@ public struct ModelConfig: Sendable, Equatable {
         }
         text.vocabSize += additional
         // Older colpali-engine configs call the shuffle factor `scale_factor`.
-        pixelShuffleFactor = try json.optionalInt("pixel_shuffle_factor")
+        pixelShuffleFactor =
+            try json.optionalInt("pixel_shuffle_factor")
             ?? json.int("scale_factor", default: pixelShuffleFactor)
         if modelType == "colmodernvbert" {
             embeddingDim = try root.int("embedding_dim", default: 128)

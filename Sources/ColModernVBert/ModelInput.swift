@@ -24,7 +24,8 @@ struct ModelInput {
         guard !inputIds.dtype.isFloatingPoint, inputIds.dtype != .bool else {
             throw ColModernVBertError.invalidInput("input ids must be integers, got \(inputIds.dtype)")
         }
-        let batchSize = inputIds.size(0), length = inputIds.size(1)
+        let batchSize = inputIds.size(0)
+        let length = inputIds.size(1)
         self.batchSize = batchSize
         self.length = length
         let values = try inputIds.int64s()
@@ -64,8 +65,10 @@ struct ModelInput {
                 mask[start + offset] = 1
             }
         }
-        return (try Tensor(int64s: ids, shape: [sequences.count, length]),
-                try Tensor(int64s: mask, shape: [sequences.count, length]))
+        return (
+            try Tensor(int64s: ids, shape: [sequences.count, length]),
+            try Tensor(int64s: mask, shape: [sequences.count, length])
+        )
     }
 
     /// Every item needs exactly `imageSeqLen` `<image>` tokens per real tile of its own.

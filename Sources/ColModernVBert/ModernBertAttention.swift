@@ -18,7 +18,8 @@ struct ModernBertAttention: Sendable {
 
     /// x [B, L, hidden] → residual + attention(x), [B, L, hidden]
     func callAsFunction(_ x: Tensor, rotary: RotaryTable, mask: Tensor?, residual: Tensor) throws -> Tensor {
-        let batch = x.size(0), length = x.size(1)
+        let batch = x.size(0)
+        let length = x.size(1)
         // [B, L, 3·hidden] → [B, L, 3, heads, D] → [3, B, heads, L, D]
         let qkv = try wqkv(x).view([batch, length, 3, heads, headDim]).permute([2, 0, 3, 1, 4])
         let rotated = try rotary.apply(qkv.narrow(dim: 0, start: 0, length: 2))  // [2, B, heads, L, D]

@@ -12,7 +12,8 @@ struct ModernBertLayer: Sendable {
     init(store: WeightStore, index: Int, config: TextConfig, packing: LinearPacking) throws {
         let prefix = "text_model.layers.\(index)"
         let hidden = config.hiddenSize
-        attentionNorm = index == 0
+        attentionNorm =
+            index == 0
             ? nil
             : try store.layerNorm(prefix + ".attn_norm", size: hidden, bias: config.normBias, eps: config.normEps)
         attention = try ModernBertAttention(store: store, prefix: prefix + ".attn", config: config, packing: packing)

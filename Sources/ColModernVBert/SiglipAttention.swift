@@ -22,7 +22,8 @@ struct SiglipAttention: Sendable {
 
     /// x [N, P, hidden] → [N, P, hidden]
     func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let tiles = x.size(0), patches = x.size(1)
+        let tiles = x.size(0)
+        let patches = x.size(1)
         // [N, P, 3·hidden] → [N, P, 3, heads, D] → [3, N, heads, P, D]
         let projected = try qkv(x).view([tiles, patches, 3, heads, headDim]).permute([2, 0, 3, 1, 4])
         let attended = try Tensor.scaledDotProductAttention(

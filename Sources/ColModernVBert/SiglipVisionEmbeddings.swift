@@ -11,7 +11,8 @@ struct SiglipVisionEmbeddings: Sendable {
 
     init(store: WeightStore, config: VisionConfig) throws {
         let prefix = "vision_model.embeddings"
-        let hidden = config.hiddenSize, patch = config.patchSize
+        let hidden = config.hiddenSize
+        let patch = config.patchSize
         patchWeight = try store.tensor(prefix + ".patch_embedding.weight", shape: [hidden, config.numChannels, patch, patch])
         patchBias = try store.tensor(prefix + ".patch_embedding.bias", shape: [hidden])
         positions = try store.tensor(prefix + ".position_embedding.weight", shape: [config.numPatches, hidden])

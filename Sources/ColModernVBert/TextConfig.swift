@@ -104,11 +104,13 @@ public struct TextConfig: Sendable, Equatable {
         try require(hiddenSize > 0, "hidden_size", "must be positive")
         try require(intermediateSize > 0, "intermediate_size", "must be positive")
         try require(numHiddenLayers > 0, "num_hidden_layers", "must be positive")
-        try require(numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0, "num_attention_heads",
-                    "hidden_size \(hiddenSize) is not a multiple of \(numAttentionHeads) heads")
+        try require(
+            numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0, "num_attention_heads",
+            "hidden_size \(hiddenSize) is not a multiple of \(numAttentionHeads) heads")
         try require(headDim % 2 == 0, "num_attention_heads", "rotary embeddings need an even head size, got \(headDim)")
-        try require(layerTypes.count == numHiddenLayers, "layer_types",
-                    "\(layerTypes.count) entries for \(numHiddenLayers) layers")
+        try require(
+            layerTypes.count == numHiddenLayers, "layer_types",
+            "\(layerTypes.count) entries for \(numHiddenLayers) layers")
         try require(localAttention >= 2, "local_attention", "must be at least 2, got \(localAttention)")
         try require(normEps > 0, "norm_eps", "must be positive")
         for (kind, theta) in ropeTheta {

@@ -41,10 +41,12 @@ public struct VisionConfig: Sendable, Equatable {
         try require(intermediateSize > 0, "intermediate_size", "must be positive")
         try require(numHiddenLayers > 0, "num_hidden_layers", "must be positive")
         try require(numChannels > 0, "num_channels", "must be positive")
-        try require(numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0, "num_attention_heads",
-                    "hidden_size \(hiddenSize) is not a multiple of \(numAttentionHeads) heads")
-        try require(patchSize > 0 && imageSize >= patchSize && imageSize % patchSize == 0, "patch_size",
-                    "image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
+        try require(
+            numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0, "num_attention_heads",
+            "hidden_size \(hiddenSize) is not a multiple of \(numAttentionHeads) heads")
+        try require(
+            patchSize > 0 && imageSize >= patchSize && imageSize % patchSize == 0, "patch_size",
+            "image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
         try require(layerNormEps > 0, "layer_norm_eps", "must be positive")
         _ = try GeluApproximationName.parse(hiddenAct, field: json.field("hidden_act"))
     }

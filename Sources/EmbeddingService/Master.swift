@@ -28,9 +28,13 @@ public struct Master: Sendable {
         try FileManager.default.createDirectory(at: config.runDirectory, withIntermediateDirectories: true)
         let hubConfiguration = HubConfiguration.fromEnvironment(environment)
         logger.info("ColModernVBert embedding service \(config.apiVersion), libtorch \(Torch.version)")
-        logger.info("model \(config.modelID) at revision \(config.modelRevision); cache \(hubConfiguration.cacheDirectory.path)\(hubConfiguration.offline ? " (offline)" : "")")
+        logger.info(
+            "model \(config.modelID) at revision \(config.modelRevision); cache \(hubConfiguration.cacheDirectory.path)\(hubConfiguration.offline ? " (offline)" : "")"
+        )
         logger.info("device \(config.resolvedDevice), dtype \(config.resolvedDType.torchName), \(config.cpuThreads) CPU threads per worker")
-        logger.info("\(config.workers) workers × \(config.requestsPerWorker) request slots on \(config.listen); run directory \(config.runDirectory.path)")
+        logger.info(
+            "\(config.workers) workers × \(config.requestsPerWorker) request slots on \(config.listen); run directory \(config.runDirectory.path)"
+        )
 
         let status = StateFile(directory: config.runDirectory.path, name: config.stateFile.lastPathComponent)
         try status.write(WarmupStatus(phase: .starting, message: "starting"))
@@ -47,7 +51,8 @@ public struct Master: Sendable {
 
         let outcome = WarmupOutcome()
         let warmup = Thread {
-            let failed = !prepareModel(hub: HubClient(configuration: hubConfiguration, logger: HubLogging.forward(to: logger)), status: status)
+            let failed = !prepareModel(
+                hub: HubClient(configuration: hubConfiguration, logger: HubLogging.forward(to: logger)), status: status)
             if failed {
                 outcome.failed = true
                 supervisor.requestStop()

@@ -98,15 +98,24 @@ public struct Routes: Sendable {
         let info = try engine().info
         var json = JSONWriter()
         json.beginObject()
-        json.key("version"); json.value(apiVersion)
-        json.key("model_id"); json.value(info.modelID)
-        json.key("device"); json.value(info.device)
-        json.key("dtype"); json.value(info.dtype)
-        json.key("flash_attn"); json.value(info.flashAttention)
-        json.key("spatial_merge_size"); json.null()
-        json.key("dim"); json.value(info.dim)
-        json.key("image_token_id"); json.value(info.imageTokenID)
-        json.key("image_seq_len"); json.value(info.imageSeqLen)
+        json.key("version")
+        json.value(apiVersion)
+        json.key("model_id")
+        json.value(info.modelID)
+        json.key("device")
+        json.value(info.device)
+        json.key("dtype")
+        json.value(info.dtype)
+        json.key("flash_attn")
+        json.value(info.flashAttention)
+        json.key("spatial_merge_size")
+        json.null()
+        json.key("dim")
+        json.value(info.dim)
+        json.key("image_token_id")
+        json.value(info.imageTokenID)
+        json.key("image_seq_len")
+        json.value(info.imageSeqLen)
         json.endObject()
         return HTTPResponse(writer: json)
     }
@@ -131,7 +140,10 @@ public struct Routes: Sendable {
         if let list = reader.required(body, "dimensions", at: ["body"]).flatMap({ reader.list($0, at: ["body", "dimensions"]) }) {
             for (index, item) in list.enumerated() {
                 let location: [LocationElement] = ["body", "dimensions", .index(index)]
-                guard let object = reader.model(item, at: location) else { sizes.append(nil); continue }
+                guard let object = reader.model(item, at: location) else {
+                    sizes.append(nil)
+                    continue
+                }
                 let width = reader.required(object, "width", at: location).flatMap { reader.int($0, at: location + ["width"]) }
                 let height = reader.required(object, "height", at: location).flatMap { reader.int($0, at: location + ["height"]) }
                 sizes.append(width.flatMap { w in height.map { (w, $0) } })
@@ -143,16 +155,21 @@ public struct Routes: Sendable {
         json.beginObject()
         json.key("results")
         json.beginArray()
-        for case let (width, height)? in sizes {
+        for case (let width, let height)? in sizes {
             json.beginObject()
-            json.key("width"); json.value(width)
-            json.key("height"); json.value(height)
+            json.key("width")
+            json.value(width)
+            json.key("height")
+            json.value(height)
             switch engine.patchGrid(width: width, height: height) {
             case .grid(let x, let y):
-                json.key("n_patches_x"); json.value(x)
-                json.key("n_patches_y"); json.value(y)
+                json.key("n_patches_x")
+                json.value(x)
+                json.key("n_patches_y")
+                json.value(y)
             case .failure(let message):
-                json.key("error"); json.value(message)
+                json.key("error")
+                json.value(message)
             }
             json.endObject()
         }
@@ -252,13 +269,20 @@ public struct Routes: Sendable {
 
         var json = JSONWriter(capacity: 64 + map.rows * map.columns * 12)
         json.beginObject()
-        json.key("image_width"); json.value(imageEmbedding.imageWidth)
-        json.key("image_height"); json.value(imageEmbedding.imageHeight)
-        json.key("grid_rows"); json.value(map.rows)
-        json.key("grid_columns"); json.value(map.columns)
-        json.key("aggregate"); json.value(aggregate.rawValue)
-        json.key("min_score"); json.value(map.minScore)
-        json.key("max_score"); json.value(map.maxScore)
+        json.key("image_width")
+        json.value(imageEmbedding.imageWidth)
+        json.key("image_height")
+        json.value(imageEmbedding.imageHeight)
+        json.key("grid_rows")
+        json.value(map.rows)
+        json.key("grid_columns")
+        json.value(map.columns)
+        json.key("aggregate")
+        json.value(aggregate.rawValue)
+        json.key("min_score")
+        json.value(map.minScore)
+        json.key("max_score")
+        json.value(map.maxScore)
         json.key("heatmap")
         json.floatMatrix(map.values.flatMap { $0 }, columns: map.columns)
         json.endObject()

@@ -49,7 +49,8 @@ public struct Worker: Sendable {
                 acceptThreads: configuration.requestsPerWorker, maxBodyBytes: configuration.maxRequestBytes,
                 onRequest: { record in
                     logger.info(
-                        "\(record.method) \(record.path) \(record.status) \(record.responseBytes)B \(String(format: "%.1f", record.seconds * 1000))ms \(name) pid=\(pid)\(record.delivered ? "" : " (client gone)")")
+                        "\(record.method) \(record.path) \(record.status) \(record.responseBytes)B \(String(format: "%.1f", record.seconds * 1000))ms \(name) pid=\(pid)\(record.delivered ? "" : " (client gone)")"
+                    )
                 },
                 onError: { message in logger.warning("\(message)") }))
 
@@ -70,7 +71,9 @@ public struct Worker: Sendable {
             try channel?.announceReady()
         } else {
             try server.start()
-            logger.info("\(name) (pid \(pid)) accepting on \(socket.address) with \(configuration.requestsPerWorker) request slots (503 until the model is ready)")
+            logger.info(
+                "\(name) (pid \(pid)) accepting on \(socket.address) with \(configuration.requestsPerWorker) request slots (503 until the model is ready)"
+            )
             let loader = Thread {
                 if prepare(state: state, status: status, underMaster: true, name: name) {
                     do {
@@ -121,14 +124,16 @@ public struct Worker: Sendable {
         }
         do {
             let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment))
-            let directory = try hub.cachedModel(id: configuration.modelID, revision: configuration.modelRevision)
+            let directory =
+                try hub.cachedModel(id: configuration.modelID, revision: configuration.modelRevision)
                 ?? hub.ensureModel(id: configuration.modelID, revision: configuration.modelRevision)
             state.set(.loading(detail: "loading \(configuration.modelID)"))
             let started = Date()
             let engine = try ModelEngine(directory: directory, modelID: configuration.modelID, configuration: configuration)
             state.set(.ready(engine))
             logger.info(
-                "\(name): model ready in \(String(format: "%.1f", Date().timeIntervalSince(started)))s (\(engine.info.device), \(engine.info.dtype), dim \(engine.info.dim))")
+                "\(name): model ready in \(String(format: "%.1f", Date().timeIntervalSince(started)))s (\(engine.info.device), \(engine.info.dtype), dim \(engine.info.dim))"
+            )
             return true
         } catch {
             logger.critical("\(name): cannot load the model: \(error)")

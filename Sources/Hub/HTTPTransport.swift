@@ -4,7 +4,10 @@ import Foundation
 /// never following redirects on its own (the client follows them itself so it can
 /// read hub headers on the redirect and drop the token when leaving the hub).
 public struct HTTPRequest: Sendable {
-    public enum Method: String, Sendable { case head = "HEAD", get = "GET" }
+    public enum Method: String, Sendable {
+        case head = "HEAD"
+        case get = "GET"
+    }
 
     public var method: Method
     public var url: String
@@ -85,12 +88,14 @@ extension HTTPTransport {
         -> (HTTPResponseHead, Data)
     {
         var data = Data()
-        let head = try send(request, body: { _, bytes in
-            guard data.count + bytes.count <= limit else {
-                throw HubError.invalidResponse(url: request.url, reason: "response larger than \(limit) bytes")
-            }
-            data.append(contentsOf: bytes)
-        }, isCancelled: isCancelled)
+        let head = try send(
+            request,
+            body: { _, bytes in
+                guard data.count + bytes.count <= limit else {
+                    throw HubError.invalidResponse(url: request.url, reason: "response larger than \(limit) bytes")
+                }
+                data.append(contentsOf: bytes)
+            }, isCancelled: isCancelled)
         return (head, data)
     }
 }

@@ -212,16 +212,20 @@ final class HubAPI {
                     throw HubError.networkUnavailable(endpoint: configuration.endpoint, detail: failure.detail)
                 }
                 let delay = policy.delay(afterAttempt: attempt)
-                log(.warning, "\(url): \(failure.detail); retrying in \(ByteCount.formatDuration(delay)) "
-                    + "(attempt \(attempt + 1) of \(attempts))")
+                log(
+                    .warning,
+                    "\(url): \(failure.detail); retrying in \(ByteCount.formatDuration(delay)) "
+                        + "(attempt \(attempt + 1) of \(attempts))")
                 try cancellation.sleep(delay)
             } catch let transient as TransientStatus {
                 guard attempt < attempts else {
                     throw HubError.httpStatus(status: transient.status, url: transient.url, detail: "")
                 }
                 let delay = policy.delay(afterAttempt: attempt, retryAfter: transient.retryAfter)
-                log(.warning, "\(url): HTTP \(transient.status); retrying in \(ByteCount.formatDuration(delay)) "
-                    + "(attempt \(attempt + 1) of \(attempts))")
+                log(
+                    .warning,
+                    "\(url): HTTP \(transient.status); retrying in \(ByteCount.formatDuration(delay)) "
+                        + "(attempt \(attempt + 1) of \(attempts))")
                 try cancellation.sleep(delay)
             }
             attempt += 1

@@ -89,7 +89,8 @@ public struct HubConfiguration: Sendable, Equatable {
         let cache = env.expand(env["HF_HUB_CACHE"] ?? legacyCache)
 
         let tokenPath = env.expand(env["HF_TOKEN_PATH"] ?? (hfHome + "/token"))
-        let token = cleanToken(env["HF_TOKEN"] ?? env["HUGGING_FACE_HUB_TOKEN"])
+        let token =
+            cleanToken(env["HF_TOKEN"] ?? env["HUGGING_FACE_HUB_TOKEN"])
             ?? cleanToken(try? String(contentsOfFile: tokenPath, encoding: .utf8))
 
         let offlineValue = env["HF_HUB_OFFLINE"] ?? env["TRANSFORMERS_OFFLINE"]

@@ -48,7 +48,8 @@ extension HubError: CustomStringConvertible, LocalizedError {
             return "Model directory '\(path)' does not exist. Point the model id at a folder with config.json "
                 + "and the weights, or use a hub repository id such as 'organization/name'."
         case .repositoryNotFound(let repo, let endpoint, let hadToken):
-            let tokenHint = hadToken
+            let tokenHint =
+                hadToken
                 ? "If it is private, check that HF_TOKEN belongs to an account with read access."
                 : "If it is private, set HF_TOKEN to an access token with read access."
             return "Model repository '\(repo)' was not found on \(endpoint). "
@@ -61,7 +62,8 @@ extension HubError: CustomStringConvertible, LocalizedError {
                 + "Check that the model id points at a ColModernVBert checkpoint."
         case .accessDenied(let repo, let status, let gated, let hadToken, let endpoint):
             if gated {
-                let tokenPart = hadToken
+                let tokenPart =
+                    hadToken
                     ? "check that HF_TOKEN belongs to the account that was granted access"
                     : "set HF_TOKEN to an access token of that account"
                 return "Model repository '\(repo)' is gated (HTTP \(status)): accept its conditions at "

@@ -110,7 +110,8 @@ public struct RepoCache: Sendable {
     func tagCacheDirectory() {
         let tag = cacheDirectory.appendingPathComponent("CACHEDIR.TAG")
         guard !FileManager.default.fileExists(atPath: tag.path) else { return }
-        let content = "Signature: 8a477f597d28d172789f06886806bc55\n"
+        let content =
+            "Signature: 8a477f597d28d172789f06886806bc55\n"
             + "# This file is a cache directory tag created by huggingface_hub.\n"
             + "# For information about cache directory tags, see:\n"
             + "#\thttps://bford.info/cachedir/\n"

@@ -18,8 +18,10 @@ public struct ProcessorConfiguration: Sendable, Equatable {
     /// Longest sequence the text tower accepts (`max_position_embeddings`), if known.
     public var maxSequenceLength: Int?
 
-    public init(imageSeqLen: Int = 64, visualPromptPrefix: String = defaultVisualPromptPrefix,
-                queryPrefix: String = "", queryAugmentationCount: Int = 10, maxSequenceLength: Int? = nil) {
+    public init(
+        imageSeqLen: Int = 64, visualPromptPrefix: String = defaultVisualPromptPrefix,
+        queryPrefix: String = "", queryAugmentationCount: Int = 10, maxSequenceLength: Int? = nil
+    ) {
         self.imageSeqLen = imageSeqLen
         self.visualPromptPrefix = visualPromptPrefix
         self.queryPrefix = queryPrefix
@@ -35,7 +37,8 @@ public struct ProcessorConfiguration: Sendable, Equatable {
         if let processor = try Self.object(directory.appendingPathComponent("processor_config.json")) {
             if let value = processor["image_seq_len"] {
                 guard let length = value as? Int, length > 0 else {
-                    throw ProcessingError.invalidConfiguration(file: "processor_config.json", reason: "image_seq_len must be a positive integer")
+                    throw ProcessingError.invalidConfiguration(
+                        file: "processor_config.json", reason: "image_seq_len must be a positive integer")
                 }
                 imageSeqLen = length
             }

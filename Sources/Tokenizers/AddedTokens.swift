@@ -14,8 +14,10 @@ public struct AddedToken: Sendable, Equatable {
     /// Special tokens are skipped when decoding with `skipSpecialTokens`.
     public let special: Bool
 
-    public init(id: Int, content: String, singleWord: Bool = false, lstrip: Bool = false,
-                rstrip: Bool = false, normalized: Bool = false, special: Bool = true) {
+    public init(
+        id: Int, content: String, singleWord: Bool = false, lstrip: Bool = false,
+        rstrip: Bool = false, normalized: Bool = false, special: Bool = true
+    ) {
         self.id = id
         self.content = content
         self.singleWord = singleWord
@@ -148,7 +150,8 @@ struct AddedTokenMatcher: Sendable {
     static func whitespaceStart(_ text: [UInt8], before end: Int) -> Int {
         var start = end
         while start > 0, let (scalar, scalarStart) = scalar(endingAt: start, in: text),
-              scalar.properties.isWhitespace {
+            scalar.properties.isWhitespace
+        {
             start = scalarStart
         }
         return start

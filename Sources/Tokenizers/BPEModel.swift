@@ -43,10 +43,12 @@ final class BPEModel: Sendable {
         merges.reserveCapacity(mergeList.count)
         for (rank, (left, right)) in mergeList.enumerated() {
             guard let leftID = vocab[left], let rightID = vocab[right] else {
-                throw TokenizerError.invalidJSON(file: "tokenizer.json", reason: "merge \(left) \(right) uses a token missing from the vocabulary")
+                throw TokenizerError.invalidJSON(
+                    file: "tokenizer.json", reason: "merge \(left) \(right) uses a token missing from the vocabulary")
             }
             guard let mergedID = vocab[left + right] else {
-                throw TokenizerError.invalidJSON(file: "tokenizer.json", reason: "merge \(left) \(right) produces a token missing from the vocabulary")
+                throw TokenizerError.invalidJSON(
+                    file: "tokenizer.json", reason: "merge \(left) \(right) produces a token missing from the vocabulary")
             }
             let key = UInt64(UInt32(leftID)) << 32 | UInt64(UInt32(rightID))
             // The first (lowest-rank) occurrence of a pair wins, as in the reference.
@@ -112,7 +114,7 @@ final class BPEModel: Sendable {
             // Skip entries made stale by earlier merges: the left symbol was absorbed, has no
             // right neighbour any more, or the pair at this position changed.
             guard symbols.alive[left], let right = symbols.next(left),
-                  let current = mergeFor(symbols.id[left], symbols.id[right]), current.id == top.id
+                let current = mergeFor(symbols.id[left], symbols.id[right]), current.id == top.id
             else { continue }
             symbols.merge(left, right, into: top.id)
             if let previous = symbols.previous(left), let merge = mergeFor(symbols.id[previous], top.id) {

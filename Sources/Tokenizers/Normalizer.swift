@@ -8,7 +8,10 @@ protocol Normalizer: Sendable {
 /// Unicode normalization forms, the only normalizers byte-level BPE tokenizers use.
 struct UnicodeNormalizer: Normalizer {
     enum Form: String, Sendable {
-        case nfc = "NFC", nfd = "NFD", nfkc = "NFKC", nfkd = "NFKD"
+        case nfc = "NFC"
+        case nfd = "NFD"
+        case nfkc = "NFKC"
+        case nfkd = "NFKD"
     }
 
     let form: Form

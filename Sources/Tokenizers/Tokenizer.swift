@@ -44,9 +44,10 @@ public struct Tokenizer: Sendable {
 
         rawMatcher = AddedTokenMatcher(added.filter { !$0.normalized }.map { ($0, $0.content) })
         let normalizer = definition.normalizer
-        normalizedMatcher = AddedTokenMatcher(added.filter(\.normalized).map { token in
-            (token, normalizer?.normalize(token.content) ?? token.content)
-        })
+        normalizedMatcher = AddedTokenMatcher(
+            added.filter(\.normalized).map { token in
+                (token, normalizer?.normalize(token.content) ?? token.content)
+            })
 
         var idsByToken = definition.vocab
         var addedByID: [Int: AddedToken] = [:]

@@ -15,8 +15,10 @@ public struct TokenizerConfig: Sendable, Equatable {
     /// Tokens from `added_tokens_decoder` (transformers adds those missing from tokenizer.json).
     public var addedTokens: [AddedToken]
 
-    public init(padToken: String? = nil, paddingSide: PaddingSide = .right, modelMaxLength: Int? = nil,
-                addedTokens: [AddedToken] = []) {
+    public init(
+        padToken: String? = nil, paddingSide: PaddingSide = .right, modelMaxLength: Int? = nil,
+        addedTokens: [AddedToken] = []
+    ) {
         self.padToken = padToken
         self.paddingSide = paddingSide
         self.modelMaxLength = modelMaxLength

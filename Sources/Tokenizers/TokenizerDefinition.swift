@@ -64,7 +64,8 @@ struct TokenizerDefinition: Sendable {
         if type == "Sequence" {
             let inner = try json.objects("pretokenizers")
             guard inner.count == 1 else {
-                throw TokenizerError.unsupported(component: "pre_tokenizer", detail: "Sequence of \(inner.count) pre-tokenizers (only a single ByteLevel is supported)")
+                throw TokenizerError.unsupported(
+                    component: "pre_tokenizer", detail: "Sequence of \(inner.count) pre-tokenizers (only a single ByteLevel is supported)")
             }
             return try preTokenizer(inner[0])
         }
@@ -132,7 +133,8 @@ struct TokenizerDefinition: Sendable {
         case "Sequence":
             return PostProcessorSequence(processors: try json.objects("processors").map { try postProcessor($0, ids: ids) })
         default:
-            throw TokenizerError.unsupported(component: "post_processor", detail: "type \(type) (supported: TemplateProcessing, ByteLevel, Sequence)")
+            throw TokenizerError.unsupported(
+                component: "post_processor", detail: "type \(type) (supported: TemplateProcessing, ByteLevel, Sequence)")
         }
     }
 
@@ -142,7 +144,8 @@ struct TokenizerDefinition: Sendable {
         for name in specials.values.keys {
             let entry = try specials.object(name)
             guard let ids = entry.values["ids"] as? [Int] else {
-                throw TokenizerError.invalidJSON(file: "tokenizer.json", reason: "post_processor.special_tokens.\(name).ids: expected integers")
+                throw TokenizerError.invalidJSON(
+                    file: "tokenizer.json", reason: "post_processor.special_tokens.\(name).ids: expected integers")
             }
             specialIDs[name] = ids
         }

@@ -17,12 +17,14 @@ extension Tensor {
         let result = withInt64s(shape) { shapePointer, rank in
             if let strides {
                 return withInt64s(strides) { stridePointer, _ in
-                    ct_from_blob(UnsafeMutableRawPointer(mutating: pointer), shapePointer, rank, stridePointer,
-                                 dtype.raw, releaseOwner, context)
+                    ct_from_blob(
+                        UnsafeMutableRawPointer(mutating: pointer), shapePointer, rank, stridePointer,
+                        dtype.raw, releaseOwner, context)
                 }
             }
-            return ct_from_blob(UnsafeMutableRawPointer(mutating: pointer), shapePointer, rank, nil, dtype.raw,
-                                releaseOwner, context)
+            return ct_from_blob(
+                UnsafeMutableRawPointer(mutating: pointer), shapePointer, rank, nil, dtype.raw,
+                releaseOwner, context)
         }
         guard let result else {
             Unmanaged<AnyObject>.fromOpaque(context).release()

@@ -51,7 +51,7 @@ extension Tensor {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Tensor {

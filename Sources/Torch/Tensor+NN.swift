@@ -17,9 +17,10 @@ extension Tensor {
     }
 
     public func layerNorm(normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Double) throws -> Tensor {
-        try Tensor.make(withInt64s(normalizedShape) {
-            ct_layer_norm(handle, $0, $1, weight?.handle, bias?.handle, eps)
-        })
+        try Tensor.make(
+            withInt64s(normalizedShape) {
+                ct_layer_norm(handle, $0, $1, weight?.handle, bias?.handle, eps)
+            })
     }
 
     public func gelu(_ approximation: GeluApproximation = .none) throws -> Tensor {

@@ -45,15 +45,17 @@ extension Tensor {
     }
 
     public static func cat(_ tensors: [Tensor], dim: Int) throws -> Tensor {
-        try make(tensors.map(\.handle).withUnsafeBufferPointer { handles in
-            ct_cat(handles.baseAddress, Int32(handles.count), Int64(dim))
-        })
+        try make(
+            tensors.map(\.handle).withUnsafeBufferPointer { handles in
+                ct_cat(handles.baseAddress, Int32(handles.count), Int64(dim))
+            })
     }
 
     public static func stack(_ tensors: [Tensor], dim: Int) throws -> Tensor {
-        try make(tensors.map(\.handle).withUnsafeBufferPointer { handles in
-            ct_stack(handles.baseAddress, Int32(handles.count), Int64(dim))
-        })
+        try make(
+            tensors.map(\.handle).withUnsafeBufferPointer { handles in
+                ct_stack(handles.baseAddress, Int32(handles.count), Int64(dim))
+            })
     }
 
     /// Splits along `dim` into pieces of the given sizes (which must add up to the dimension).

@@ -31,7 +31,8 @@ public struct StateFile: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .system(SystemCallError("mkdir", subject: directory, errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code)))
+            throw .system(
+                SystemCallError("mkdir", subject: directory, errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code)))
         }
         var random = SystemRandomNumberGenerator()
         let temporary = "\(directory)/.\(name).\(getpid()).\(random.next() as UInt32).tmp"

@@ -171,7 +171,9 @@ final class SupervisorLoop {
             } else if rc < 0 && errno == ECHILD {
                 handleExit(worker, status: .unknown, now: now)
             } else if let killedAt = worker.killedAt, now - killedAt > Self.reapAfterKillLimit {
-                logger.error("worker \(worker.slot) (pid \(worker.pid)) has not exited \(Int(Self.reapAfterKillLimit)) s after SIGKILL; no longer waiting for it")
+                logger.error(
+                    "worker \(worker.slot) (pid \(worker.pid)) has not exited \(Int(Self.reapAfterKillLimit)) s after SIGKILL; no longer waiting for it"
+                )
                 handleExit(worker, status: .unknown, now: now)
             }
         }
@@ -222,11 +224,16 @@ final class SupervisorLoop {
             let window = policy.window.inSeconds
             unreadyDeaths.removeAll { now - $0 > window }
             if unreadyDeaths.count >= policy.maximumDeaths {
-                giveUp(reason: "\(unreadyDeaths.count) workers died within \(format(window)) s without becoming ready (last: worker \(slot), \(what))", now: now)
+                giveUp(
+                    reason:
+                        "\(unreadyDeaths.count) workers died within \(format(window)) s without becoming ready (last: worker \(slot), \(what))",
+                    now: now)
                 return
             }
             if consecutiveFailedStarts >= policy.maximumConsecutiveFailedStarts {
-                giveUp(reason: "\(consecutiveFailedStarts) worker starts in a row failed before ready (last: worker \(slot), \(what))", now: now)
+                giveUp(
+                    reason: "\(consecutiveFailedStarts) worker starts in a row failed before ready (last: worker \(slot), \(what))",
+                    now: now)
                 return
             }
         }
@@ -262,7 +269,8 @@ final class SupervisorLoop {
             let timeout = configuration.readyTimeout.inSeconds
             for slot in slots.indices {
                 guard let replacement = slots[slot].replacement, !replacement.isReady,
-                      now - replacement.spawnedAt >= timeout else { continue }
+                    now - replacement.spawnedAt >= timeout
+                else { continue }
                 slots[slot].replacement = nil
                 logger.error("worker \(slot) replacement (pid \(replacement.pid)) not ready after \(format(timeout)) s; killing it")
                 kill(replacement.pid, SIGKILL)
@@ -274,7 +282,9 @@ final class SupervisorLoop {
         }
         for worker in allWorkers {
             guard let deadline = worker.terminateDeadline, deadline <= now, worker.killedAt == nil else { continue }
-            logger.warning("worker \(worker.slot) (pid \(worker.pid)) still running after the \(format(configuration.drainGracePeriod.inSeconds)) s grace period; sending SIGKILL")
+            logger.warning(
+                "worker \(worker.slot) (pid \(worker.pid)) still running after the \(format(configuration.drainGracePeriod.inSeconds)) s grace period; sending SIGKILL"
+            )
             kill(worker.pid, SIGKILL)
             worker.killedAt = now
             emit(.killed(slot: worker.slot, pid: worker.pid))
@@ -335,7 +345,10 @@ final class SupervisorLoop {
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { result += buffer[0..<n]; continue }
+            if n > 0 {
+                result += buffer[0..<n]
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             return result
         }
@@ -413,7 +426,8 @@ final class SupervisorLoop {
         // requests finish on the descriptors the workers still hold.
         supervisor.listener.removePath()
         let workers = allWorkers
-        logger.info("pool: stopping (\(reason)); draining \(workers.count) worker(s), grace \(format(configuration.drainGracePeriod.inSeconds)) s")
+        logger.info(
+            "pool: stopping (\(reason)); draining \(workers.count) worker(s), grace \(format(configuration.drainGracePeriod.inSeconds)) s")
         emit(.stopping(reason: reason))
         for worker in workers { terminate(worker, now: now) }
     }
@@ -439,7 +453,8 @@ final class SupervisorLoop {
     /// Starts the next replacement when the previous step has fully finished.
     private func advanceRollout(now: MonotonicTime) {
         guard let target = rolloutGeneration, retiring.isEmpty,
-              !slots.contains(where: { $0.replacement != nil }) else { return }
+            !slots.contains(where: { $0.replacement != nil })
+        else { return }
         guard let slot = slots.indices.first(where: { (slots[$0].active?.generation ?? target) < target }) else {
             rolloutGeneration = nil
             logger.info("pool: rolling restart to generation \(target) finished")

@@ -51,10 +51,12 @@ public final class WorkerChannel: Sendable {
     /// Tells the master this worker accepts requests, then closes the readiness descriptor.
     /// Call once the accept loop runs; later calls do nothing.
     public func announceReady() throws(SystemCallError) {
-        guard let fd = readyDescriptor.withLock({ value -> Int32? in
-            defer { value = nil }
-            return value
-        }) else { return }
+        guard
+            let fd = readyDescriptor.withLock({ value -> Int32? in
+                defer { value = nil }
+                return value
+            })
+        else { return }
         defer { close(fd) }
         try Descriptors.writeAll(fd, Array(WorkerHandshake.readyLine.utf8))
     }

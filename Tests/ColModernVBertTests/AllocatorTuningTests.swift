@@ -5,7 +5,7 @@ import Testing
 @Suite struct AllocatorTuningTests {
     @Test func glibcAcceptsTheSettings() {
         #if os(Linux)
-        #expect(AllocatorTuning.keepLargeBuffers())
+            #expect(AllocatorTuning.keepLargeBuffers())
         #endif
     }
 }

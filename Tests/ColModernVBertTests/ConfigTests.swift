@@ -33,7 +33,8 @@ import Testing
     @Test func absentFieldsTakeTransformersDefaults() throws {
         // Only the fields transformers' own defaults contradict each other on are given
         // (image token 50407 beyond the default 50368 rows; 224 px tiles not divisible by 4x4).
-        let config = try parse(#"""
+        let config = try parse(
+            #"""
             {"model_type": "modernvbert", "text_config": {}, "vision_config": {}, "additional_vocab_size": 40,
              "pixel_shuffle_factor": 2}
             """#)
@@ -58,7 +59,8 @@ import Testing
     }
 
     @Test func publishedGeometryGivesSixtyFourImageTokens() throws {
-        let config = try parse(#"""
+        let config = try parse(
+            #"""
             {"model_type": "modernvbert", "image_token_id": 50407, "pixel_shuffle_factor": 4,
              "text_config": {"model_type": "modernbert", "vocab_size": 50408},
              "vision_config": {"model_type": "siglip_vision_model", "image_size": 512, "patch_size": 16}}
@@ -67,7 +69,8 @@ import Testing
     }
 
     @Test func olderRopeFieldsAndLayerPatternAreHonoured() throws {
-        let config = try parse(#"""
+        let config = try parse(
+            #"""
             {"model_type": "modernvbert", "image_token_id": 1, "pixel_shuffle_factor": 2,
              "text_config": {"num_hidden_layers": 4, "global_attn_every_n_layers": 2,
                              "global_rope_theta": 1000.0, "local_rope_theta": 50.0}}
@@ -77,7 +80,8 @@ import Testing
     }
 
     @Test func colModernVBertConfigNestsTheModelConfig() throws {
-        let config = try parse(#"""
+        let config = try parse(
+            #"""
             {"model_type": "colmodernvbert", "embedding_dim": 96,
              "vlm_config": {"model_type": "modernvbert", "image_token_id": 7, "scale_factor": 7, "text_config": {"hidden_size": 64,
                             "num_attention_heads": 4, "num_hidden_layers": 2}}}
@@ -89,13 +93,20 @@ import Testing
     }
 
     @Test func unsupportedModelTypesAreErrors() throws {
-        #expect(throws: ColModernVBertError.unsupportedModelType(field: "model_type", found: "idefics3", expected: ["modernvbert", "colmodernvbert"])) {
+        #expect(
+            throws: ColModernVBertError.unsupportedModelType(
+                field: "model_type", found: "idefics3", expected: ["modernvbert", "colmodernvbert"])
+        ) {
             try parse(#"{"model_type": "idefics3"}"#)
         }
-        #expect(throws: ColModernVBertError.unsupportedModelType(field: "text_config.model_type", found: "vbert", expected: ["modernbert"])) {
+        #expect(throws: ColModernVBertError.unsupportedModelType(field: "text_config.model_type", found: "vbert", expected: ["modernbert"]))
+        {
             try parse(#"{"model_type": "modernvbert", "text_config": {"model_type": "vbert"}}"#)
         }
-        #expect(throws: ColModernVBertError.unsupportedModelType(field: "vision_config.model_type", found: "clip_vision_model", expected: ["siglip_vision_model"])) {
+        #expect(
+            throws: ColModernVBertError.unsupportedModelType(
+                field: "vision_config.model_type", found: "clip_vision_model", expected: ["siglip_vision_model"])
+        ) {
             try parse(#"{"model_type": "modernvbert", "vision_config": {"model_type": "clip_vision_model"}}"#)
         }
         #expect(throws: ColModernVBertError.self) { try parse(#"{"text_config": {}}"#) }
@@ -117,13 +128,17 @@ import Testing
                 #expect(found == field, "\(text)")
             }
         }
-        #expect(throws: ColModernVBertError.invalidConfig(field: "pixel_shuffle_factor", reason: "3 does not divide the 14x14 patch grid")) {
+        #expect(throws: ColModernVBertError.invalidConfig(field: "pixel_shuffle_factor", reason: "3 does not divide the 14x14 patch grid"))
+        {
             try parse(#"{"model_type": "modernvbert", "image_token_id": 5, "pixel_shuffle_factor": 3}"#)
         }
         #expect(throws: ColModernVBertError.unsupportedConfig(field: "text_config.layer_types[1]", value: "chunked_attention")) {
-            try parse(#"{"model_type": "modernvbert", "image_token_id": 5, "text_config": {"num_hidden_layers": 2, "layer_types": ["full_attention", "chunked_attention"]}}"#)
+            try parse(
+                #"{"model_type": "modernvbert", "image_token_id": 5, "text_config": {"num_hidden_layers": 2, "layer_types": ["full_attention", "chunked_attention"]}}"#
+            )
         }
-        #expect(throws: ColModernVBertError.unsupportedConfig(field: "text_config.rope_parameters.full_attention.rope_type", value: "yarn")) {
+        #expect(throws: ColModernVBertError.unsupportedConfig(field: "text_config.rope_parameters.full_attention.rope_type", value: "yarn"))
+        {
             try parse(#"{"model_type": "modernvbert", "text_config": {"rope_parameters": {"full_attention": {"rope_type": "yarn"}}}}"#)
         }
         #expect(throws: ColModernVBertError.unsupportedConfig(field: "vision_config.hidden_act", value: "quick_gelu")) {

@@ -16,9 +16,10 @@ import Torch
     @Test func thePanelKernelIsTheCPUDefault() throws {
         #expect(ModelOptions().cpuLinearKernel == .panels)
         let model = try Fixtures.tinyModelLoaded()
-        #expect(model.text.layers.allSatisfy {
-            if case .panels = $0.attention.wqkv.packed, case .panels = $0.mlp.wo.packed { true } else { false }
-        })
+        #expect(
+            model.text.layers.allSatisfy {
+                if case .panels = $0.attention.wqkv.packed, case .panels = $0.mlp.wo.packed { true } else { false }
+            })
     }
 
     @Test(arguments: CPULinearKernel.allCases)

@@ -65,8 +65,11 @@ struct FixtureCase {
 
     /// Item `index`'s own tokens (attention mask 1): their ids and reference vectors.
     func item(_ index: Int) throws -> (ids: [Int], reference: [[Float]]) {
-        let length = inputIds.size(1), dim = embeddings.size(2)
-        let ids = try inputIds.int64s(), mask = try attentionMask.int64s(), values = try embeddings.floats()
+        let length = inputIds.size(1)
+        let dim = embeddings.size(2)
+        let ids = try inputIds.int64s()
+        let mask = try attentionMask.int64s()
+        let values = try embeddings.floats()
         var ownIds: [Int] = []
         var rows: [[Float]] = []
         for position in 0..<length where mask[index * length + position] != 0 {
@@ -96,7 +99,8 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
 /// Largest |a − b| over two tensors of the same shape (float32 on the host).
 func maxAbsDifference(_ a: Tensor, _ b: Tensor) throws -> Float {
     guard a.shape == b.shape else { return .infinity }
-    let x = try a.floats(), y = try b.floats()
+    let x = try a.floats()
+    let y = try b.floats()
     var worst: Float = 0
     for (p, q) in zip(x, y) {
         let difference = Swift.abs(p - q)

@@ -77,8 +77,10 @@ import Torch
             ("embedding_proj_layer.weight", "head.weight"),
             ("custom_text_proj.weight", "head.weight"),
             ("model.custom_text_proj.weight", "head.weight"),
-            ("model.text_model.embeddings.tok_embeddings.additional_embedding.weight",
-             "text_model.embeddings.tok_embeddings.additional_embedding.weight"),
+            (
+                "model.text_model.embeddings.tok_embeddings.additional_embedding.weight",
+                "text_model.embeddings.tok_embeddings.additional_embedding.weight"
+            ),
             ("lm_head.weight", nil),
             ("model.lm_head.weight", nil),
         ]
@@ -100,7 +102,9 @@ import Torch
         var tensors = try Self.publishedTensors()
         tensors.removeValue(forKey: "base_model.model.model.text_model.layers.2.mlp.Wo.weight")
         let config = try ModelConfig.load(directory: Fixtures.tinyModel)
-        #expect(throws: ColModernVBertError.missingTensor(name: "text_model.layers.2.mlp.Wo.weight", layout: "published colmodernvbert-merged")) {
+        #expect(
+            throws: ColModernVBertError.missingTensor(name: "text_model.layers.2.mlp.Wo.weight", layout: "published colmodernvbert-merged")
+        ) {
             try ColModernVBertModel(config: config, weights: InMemoryWeights(tensors), options: ModelOptions(device: .cpu))
         }
     }
@@ -128,7 +132,8 @@ import Torch
         var config = try ModelConfig.load(directory: Fixtures.tinyModel)
         config.embeddingDim = 128
         #expect(throws: ColModernVBertError.shapeMismatch(name: "head.weight", expected: [128, 32], found: [16, 32])) {
-            try ColModernVBertModel(config: config, weights: InMemoryWeights(try Self.publishedTensors()), options: ModelOptions(device: .cpu))
+            try ColModernVBertModel(
+                config: config, weights: InMemoryWeights(try Self.publishedTensors()), options: ModelOptions(device: .cpu))
         }
     }
 }

@@ -70,7 +70,9 @@ private final class Gate: @unchecked Sendable {
         }
         try await withThrowingTaskGroup(of: [Int].self) { group in
             for caller in 0..<6 {
-                group.addTask { try await Task.detached { try batcher.run([caller, caller, caller, caller].prefix(caller % 3 + 1).map { $0 }) }.value }
+                group.addTask {
+                    try await Task.detached { try batcher.run([caller, caller, caller, caller].prefix(caller % 3 + 1).map { $0 }) }.value
+                }
             }
             for try await _ in group {}
         }

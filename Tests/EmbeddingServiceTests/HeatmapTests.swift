@@ -27,10 +27,12 @@ import Testing
         #expect(map.minScore == 0)
         #expect(map.maxScore == 305)
         // Raw score at (r, c) is 100r + c; normalised by the 0...305 range.
-        for r in 0..<4 { for c in 0..<6 {
-            let expected = Float(r * 100 + c) / 305
-            #expect(Swift.abs(map.values[r][c] - expected) < 1e-6, "(\(r), \(c))")
-        } }
+        for r in 0..<4 {
+            for c in 0..<6 {
+                let expected = Float(r * 100 + c) / 305
+                #expect(Swift.abs(map.values[r][c] - expected) < 1e-6, "(\(r), \(c))")
+            }
+        }
     }
 
     @Test func unsplitImageUsesTheGlobalTile() throws {
@@ -63,10 +65,12 @@ import Testing
     }
 
     @Test func constantScoresNormaliseToZeroAndBadCountsThrow() throws {
-        let flat = try Heatmap.compute(query: [[1]], patches: [[1], [1], [1], [1]], tileRows: 0, tileColumns: 0, tokensPerSide: 2, aggregate: .max)
+        let flat = try Heatmap.compute(
+            query: [[1]], patches: [[1], [1], [1], [1]], tileRows: 0, tileColumns: 0, tokensPerSide: 2, aggregate: .max)
         #expect(flat.values == [[0, 0], [0, 0]])
         #expect(throws: HeatmapError.patchCountMismatch(expected: 20, actual: 4)) {
-            try Heatmap.compute(query: [[1]], patches: [[1], [1], [1], [1]], tileRows: 2, tileColumns: 2, tokensPerSide: 2, aggregate: .max)
+            try Heatmap.compute(
+                query: [[1]], patches: [[1], [1], [1], [1]], tileRows: 2, tileColumns: 2, tokensPerSide: 2, aggregate: .max)
         }
         #expect(throws: HeatmapError.emptyQuery) {
             try Heatmap.compute(query: [], patches: [[1], [1], [1], [1]], tileRows: 0, tileColumns: 0, tokensPerSide: 2, aggregate: .max)

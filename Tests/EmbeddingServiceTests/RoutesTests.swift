@@ -24,7 +24,10 @@ private struct FakeEngine: EmbeddingEngine {
         try images.enumerated().map { index, bytes in
             guard bytes.starts(with: Array("PNG".utf8)) else { throw InputError("image \(index): cannot identify image file") }
             var values = [Float](repeating: 0, count: 16)
-            for token in 2..<6 { values[token * 2] = Float(token) / 10; values[token * 2 + 1] = 1 }
+            for token in 2..<6 {
+                values[token * 2] = Float(token) / 10
+                values[token * 2 + 1] = 1
+            }
             return ImageEmbedding(
                 vectors: TokenVectors(tokenCount: 8, dim: 2, values: values), imagePatchIndices: [2, 3, 4, 5],
                 tileRows: 0, tileColumns: 0, imageWidth: 30, imageHeight: 20)
@@ -176,7 +179,8 @@ private func multipart(_ path: String, _ parts: [(name: String, filename: String
 
     @Test func heatmap() throws {
         let r = router()
-        let response = r.handle(multipart("/heatmap", [("query", nil, nil, "ab"), ("image", "p.png", "image/png", "PNG"), ("aggregate", nil, nil, "mean")]))
+        let response = r.handle(
+            multipart("/heatmap", [("query", nil, nil, "ab"), ("image", "p.png", "image/png", "PNG"), ("aggregate", nil, nil, "mean")]))
         #expect(response.status == 200)
         let body = try #require(try json(response) as? [String: Any])
         #expect(body["grid_rows"] as? Int == 2)
@@ -193,7 +197,8 @@ private func multipart(_ path: String, _ parts: [(name: String, filename: String
         }
         let missing = r.handle(multipart("/heatmap", [("query", nil, nil, "ab")]))
         #expect(missing.status == 422)
-        let other = r.handle(multipart("/heatmap", [("query", nil, nil, "ab"), ("image", "p.png", "image/png", "PNG"), ("aggregate", nil, nil, "median")]))
+        let other = r.handle(
+            multipart("/heatmap", [("query", nil, nil, "ab"), ("image", "p.png", "image/png", "PNG"), ("aggregate", nil, nil, "median")]))
         #expect((try json(other) as? [String: Any])?["aggregate"] as? String == "max")
     }
 

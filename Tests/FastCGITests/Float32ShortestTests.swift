@@ -95,12 +95,12 @@ import Testing
         print("JSONWriter: 100k floats -> \(size) bytes in \(String(format: "%.2f", best * 1000)) ms")
         #expect(size > 900_000)
         #if DEBUG
-        // Unoptimised code is ~30x slower; this bound only catches pathologies (per-byte
-        // generic appends took 1.9 s here before they were removed).
-        #expect(best < 2.0)
+            // Unoptimised code is ~30x slower; this bound only catches pathologies (per-byte
+            // generic appends took 1.9 s here before they were removed).
+            #expect(best < 2.0)
         #else
-        // Release: ~4 ms on a loaded 2-core machine.
-        #expect(best < 0.05)
+            // Release: ~4 ms on a loaded 2-core machine.
+            #expect(best < 0.05)
         #endif
     }
 

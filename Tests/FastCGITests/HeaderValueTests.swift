@@ -42,9 +42,11 @@ import Testing
         var generator = SeededGenerator(seed: 5)
         let alphabet = Array(#"ab=;"\'* %E9%C3"#.unicodeScalars) + ["é", "\t"]
         for _ in 0..<5_000 {
-            let text = String(String.UnicodeScalarView((0..<Int.random(in: 0...30, using: &generator)).map { _ in
-                alphabet.randomElement(using: &generator)!
-            }))
+            let text = String(
+                String.UnicodeScalarView(
+                    (0..<Int.random(in: 0...30, using: &generator)).map { _ in
+                        alphabet.randomElement(using: &generator)!
+                    }))
             _ = HeaderValue(parsing: text)
         }
     }

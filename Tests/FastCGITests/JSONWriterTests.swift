@@ -86,9 +86,11 @@ import Testing
         case 5:
             return .array((0..<Int.random(in: 0...4, using: &generator)).map { _ in randomValue(depth: depth + 1, using: &generator) })
         default:
-            return .object(JSONObject((0..<Int.random(in: 0...4, using: &generator)).map { index in
-                (key: "k\(index)", value: randomValue(depth: depth + 1, using: &generator))
-            }))
+            return .object(
+                JSONObject(
+                    (0..<Int.random(in: 0...4, using: &generator)).map { index in
+                        (key: "k\(index)", value: randomValue(depth: depth + 1, using: &generator))
+                    }))
         }
     }
 }

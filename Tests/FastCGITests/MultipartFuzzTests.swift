@@ -36,10 +36,15 @@ import Testing
     /// Mutations of a valid body (byte flips, cuts, duplications) and pure noise.
     @Test func mutatedAndRandomBodiesNeverCrash() {
         var generator = SeededGenerator(seed: 77)
-        let seed = MultipartParserTests.body("XyZ", parts: [
-            (#"Content-Disposition: form-data; name="query""#, Array("hello".utf8)),
-            ("Content-Disposition: form-data; name=\"image\"; filename*=UTF-8''%C3%A9.png\r\nContent-Type: image/png", Array(repeating: 13, count: 40)),
-        ], preamble: "pre", epilogue: "post")
+        let seed = MultipartParserTests.body(
+            "XyZ",
+            parts: [
+                (#"Content-Disposition: form-data; name="query""#, Array("hello".utf8)),
+                (
+                    "Content-Disposition: form-data; name=\"image\"; filename*=UTF-8''%C3%A9.png\r\nContent-Type: image/png",
+                    Array(repeating: 13, count: 40)
+                ),
+            ], preamble: "pre", epilogue: "post")
         let alphabet: [UInt8] = Array("-\r\n XyZ:;=\"\\abc".utf8) + [0, 0xFF, 0xC3]
         let limits = MultipartLimits(maxParts: 8, maxHeaderBytes: 64, maxFieldBytes: 32)
         var outcomes = (parsed: 0, refused: 0)

@@ -5,7 +5,8 @@ import Testing
 @Suite struct MultipartParserTests {
     static let crlf = "\r\n"
 
-    static func body(_ boundary: String, parts: [(headers: String, data: [UInt8])], preamble: String = "", epilogue: String = "") -> [UInt8] {
+    static func body(_ boundary: String, parts: [(headers: String, data: [UInt8])], preamble: String = "", epilogue: String = "") -> [UInt8]
+    {
         var bytes = Array(preamble.utf8)
         if !preamble.isEmpty { bytes += Array(crlf.utf8) }
         for part in parts {
@@ -17,17 +18,21 @@ import Testing
         return bytes
     }
 
-    static func parse(_ body: [UInt8], _ boundary: String = "XyZ", limits: MultipartLimits = MultipartLimits()) throws(MultipartError) -> [FormPart] {
+    static func parse(_ body: [UInt8], _ boundary: String = "XyZ", limits: MultipartLimits = MultipartLimits()) throws(MultipartError)
+        -> [FormPart]
+    {
         try MultipartParser(limits: limits).parse(body, boundary: Array(boundary.utf8))
     }
 
     @Test func fieldsFilesAndContentTypes() throws {
-        let body = Self.body("XyZ", parts: [
-            (#"Content-Disposition: form-data; name="query""#, Array("hello".utf8)),
-            ("Content-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png", [0, 1, 2, 13, 10]),
-            (#"Content-Disposition: form-data; name="files"; filename="b.bin""#, [9]),
-            (#"Content-Disposition: form-data; name="empty"; filename="""#, []),
-        ])
+        let body = Self.body(
+            "XyZ",
+            parts: [
+                (#"Content-Disposition: form-data; name="query""#, Array("hello".utf8)),
+                ("Content-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png", [0, 1, 2, 13, 10]),
+                (#"Content-Disposition: form-data; name="files"; filename="b.bin""#, [9]),
+                (#"Content-Disposition: form-data; name="empty"; filename="""#, []),
+            ])
         let parts = try Self.parse(body)
         #expect(parts.count == 4)
         #expect(parts[0].name == "query" && !parts[0].isFile && parts[0].text == "hello")
@@ -57,23 +62,28 @@ import Testing
         let body = Self.body("weird =?boundary", parts: [(#"Content-Disposition: form-data; name="a""#, Array("1".utf8))])
         #expect(try MultipartParser().parse(body, boundary: boundary).first?.text == "1")
         #expect(throws: MultipartError.missingBoundary) { try MultipartParser.boundary(of: HeaderValue(parsing: "multipart/form-data")) }
-        #expect(throws: MultipartError.invalidBoundary) { try MultipartParser.boundary(of: HeaderValue(parsing: "multipart/form-data; boundary=\"\"")) }
+        #expect(throws: MultipartError.invalidBoundary) {
+            try MultipartParser.boundary(of: HeaderValue(parsing: "multipart/form-data; boundary=\"\""))
+        }
     }
 
     @Test func filenameStarWinsAndWindowsPathsAreCut() throws {
-        let body = Self.body("XyZ", parts: [
-            (#"Content-Disposition: form-data; name="a"; filename="plain.png"; filename*=UTF-8''%C3%A9.png"#, [1]),
-            (#"Content-Disposition: form-data; name="b"; filename*=UTF-8''only%20star.png"#, [2]),
-            (#"Content-Disposition: form-data; name="c"; filename="C:\Users\me\photo.jpg""#, [3]),
-            ("Content-Disposition: form-data; name=\"d\"; filename=\"r\u{e9}sum\u{e9}.pdf\"", [4]),
-        ])
+        let body = Self.body(
+            "XyZ",
+            parts: [
+                (#"Content-Disposition: form-data; name="a"; filename="plain.png"; filename*=UTF-8''%C3%A9.png"#, [1]),
+                (#"Content-Disposition: form-data; name="b"; filename*=UTF-8''only%20star.png"#, [2]),
+                (#"Content-Disposition: form-data; name="c"; filename="C:\Users\me\photo.jpg""#, [3]),
+                ("Content-Disposition: form-data; name=\"d\"; filename=\"r\u{e9}sum\u{e9}.pdf\"", [4]),
+            ])
         let parts = try Self.parse(body)
         #expect(parts.map(\.filename) == ["é.png", "only star.png", "photo.jpg", "résumé.pdf"])
     }
 
     @Test func preambleEpilogueAndPadding() throws {
-        var body = Self.body("XyZ", parts: [(#"Content-Disposition: form-data; name="a""#, Array("x".utf8))],
-                             preamble: "This is the preamble.\r\nIt has --XyZ-like text", epilogue: "the end\r\n--XyZ\r\n")
+        var body = Self.body(
+            "XyZ", parts: [(#"Content-Disposition: form-data; name="a""#, Array("x".utf8))],
+            preamble: "This is the preamble.\r\nIt has --XyZ-like text", epilogue: "the end\r\n--XyZ\r\n")
         #expect(try Self.parse(body).map(\.text) == ["x"])
         // Transport padding (spaces/tabs) after a boundary is allowed.
         body = Array("--XyZ \t\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--XyZ--".utf8)
@@ -134,7 +144,9 @@ import Testing
         #expect(throws: MultipartError.bodyTooLarge(limit: 1000)) {
             try Self.parse(Self.body("XyZ", parts: [file]), limits: MultipartLimits(maxBodyBytes: 1000))
         }
-        let bigHeader = (headers: #"Content-Disposition: form-data; name="a""# + "\r\nX-Pad: " + String(repeating: "p", count: 300), data: [UInt8]())
+        let bigHeader = (
+            headers: #"Content-Disposition: form-data; name="a""# + "\r\nX-Pad: " + String(repeating: "p", count: 300), data: [UInt8]()
+        )
         #expect(throws: MultipartError.headersTooLarge(limit: 200)) {
             try Self.parse(Self.body("XyZ", parts: [bigHeader]), limits: MultipartLimits(maxHeaderBytes: 200))
         }

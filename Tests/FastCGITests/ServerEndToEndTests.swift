@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 
 @testable import FastCGI
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The responder loop on real sockets, driven by the module's FastCGI client from
 /// plain threads (client calls block, so they stay off Swift's cooperative pool).
@@ -28,10 +29,11 @@ import Testing
         let results = Locked([T?](repeating: nil, count: count))
         var threads: [pthread_t] = []
         for index in 0..<count {
-            threads.append(try spawnThread(stackBytes: 1 << 20) {
-                let value = body(index)
-                results.withLock { $0[index] = value }
-            })
+            threads.append(
+                try spawnThread(stackBytes: 1 << 20) {
+                    let value = body(index)
+                    results.withLock { $0[index] = value }
+                })
         }
         for thread in threads { pthread_join(thread, nil) }
         return results.withLock { $0.map { $0! } }
@@ -106,10 +108,11 @@ import Testing
         let results = Locked([Int]())
         var clientThreads: [pthread_t] = []
         for index in 0..<4 {
-            clientThreads.append(try spawnThread(stackBytes: 1 << 20) {
-                let status = (try? client.send(.post, "/r\(index)", body: [1, 2, 3]))?.status ?? -1
-                results.withLock { $0.append(status) }
-            })
+            clientThreads.append(
+                try spawnThread(stackBytes: 1 << 20) {
+                    let status = (try? client.send(.post, "/r\(index)", body: [1, 2, 3]))?.status ?? -1
+                    results.withLock { $0.append(status) }
+                })
         }
         // All four are inside the handler at the same time.
         #expect(Self.eventually { gate.withLock { $0.arrived } == 4 })
@@ -260,9 +263,11 @@ import Testing
         // Unix: a complete head, CONTENT_LENGTH 100, 10 bytes of body, then silence.
         let stalled = try FastCGIConnection.open(.unix(path: unixPath), timeoutSeconds: 10)
         var wire = FastCGIRecord.beginRequest(requestID: 1, keepConnection: false)
-        wire += FastCGIRecord.stream(.params, requestID: 1, content: FastCGIRecord.nameValuePairs([
-            ("REQUEST_METHOD", "POST"), ("DOCUMENT_URI", "/slow"), ("CONTENT_LENGTH", "100"),
-        ]))
+        wire += FastCGIRecord.stream(
+            .params, requestID: 1,
+            content: FastCGIRecord.nameValuePairs([
+                ("REQUEST_METHOD", "POST"), ("DOCUMENT_URI", "/slow"), ("CONTENT_LENGTH", "100"),
+            ]))
         wire += FastCGIRecord.encode(.stdin, requestID: 1, content: Array(repeating: 7, count: 10)[...])
         try stalled.write(wire)
         // The server gives up on the body and answers 400 on the same connection.
@@ -289,7 +294,8 @@ import Testing
         let records = Locked([RequestRecord]())
         let big = [UInt8](repeating: UInt8(ascii: "x"), count: 8 << 20)
         let server = try FastCGIServer(
-            socket: socket, handler: ClosureHandler { request in
+            socket: socket,
+            handler: ClosureHandler { request in
                 request.path == "/big" ? HTTPResponse(status: 200, body: big) : HTTPResponse(text: "small")
             },
             configuration: FastCGIServerConfiguration(acceptThreads: 1, onRequest: { record in records.withLock { $0.append(record) } }))

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 
 @testable import FastCGI
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// SIGWINCH: its default action is "ignore", and no other suite sends it, so this test can
 /// never kill the test process (signal dispositions are process-wide and suites run in parallel).

@@ -18,7 +18,8 @@ import Testing
         let refused = try scenario.hub.requests().filter { $0.status == 401 }
         #expect(refused.count == 1)
         #expect(refused.first?.method == "HEAD" && refused.first?.path.contains("/resolve/") == true)
-        #expect(throws: HubError.accessDenied(repo: "test/tiny", status: 403, gated: true, hadToken: true, endpoint: scenario.hub.endpoint)) {
+        #expect(throws: HubError.accessDenied(repo: "test/tiny", status: 403, gated: true, hadToken: true, endpoint: scenario.hub.endpoint))
+        {
             try scenario.client(token: "hf_wrong").ensureModel(id: "test/tiny")
         }
 
@@ -100,8 +101,10 @@ import Testing
 
         // A snapshot missing its weights is not "complete".
         try FileManager.default.removeItem(at: online.appendingPathComponent("model.safetensors"))
-        #expect(throws: HubError.offlineCacheMiss(
-            repo: "test/tiny", revision: "main", cacheDirectory: scenario.cache.path, missing: ["model.safetensors"])) {
+        #expect(
+            throws: HubError.offlineCacheMiss(
+                repo: "test/tiny", revision: "main", cacheDirectory: scenario.cache.path, missing: ["model.safetensors"])
+        ) {
             try scenario.client(offline: true).ensureModel(id: "test/tiny")
         }
         #expect(scenario.client().cachedModel(id: "test/tiny") == nil)

@@ -12,8 +12,10 @@ import Testing
         #expect(repo.cacheFolderName == "models--" + id.replacingOccurrences(of: "/", with: "--"))
     }
 
-    @Test(arguments: ["", "a/b/c", "a--b", "a..b", "-a", "a.", "repo.git", "a b", "caf\u{e9}", "/", "a/",
-                      String(repeating: "a", count: 97)])
+    @Test(arguments: [
+        "", "a/b/c", "a--b", "a..b", "-a", "a.", "repo.git", "a b", "caf\u{e9}", "/", "a/",
+        String(repeating: "a", count: 97),
+    ])
     func invalidRepoIDs(_ id: String) {
         #expect(throws: HubError.self) { try RepoID(id) }
     }
@@ -24,7 +26,8 @@ import Testing
             configuration: configuration, transport: try CurlTransport(), cancellation: CancellationFlag(), log: { _, _ in })
         let repo = try RepoID("org/model")
         #expect(api.modelInfoURL(repo: repo, revision: "refs/pr/1") == "https://hub.example/api/models/org/model/revision/refs%2Fpr%2F1")
-        #expect(api.resolveURL(repo: repo, revision: "main", file: "sub dir/wé.json")
+        #expect(
+            api.resolveURL(repo: repo, revision: "main", file: "sub dir/wé.json")
                 == "https://hub.example/org/model/resolve/main/sub%20dir/w%C3%A9.json")
     }
 

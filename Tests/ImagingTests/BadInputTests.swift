@@ -39,8 +39,10 @@ import Testing
         }
     }
 
-    @Test(arguments: ["sources/png_rgb.png", "sources/jpeg_progressive.jpg", "sources/gif_palette.gif",
-                      "sources/webp_lossy.webp", "sources/tiff_rgb_lzw.tif", "sources/bmp_24.bmp"])
+    @Test(arguments: [
+        "sources/png_rgb.png", "sources/jpeg_progressive.jpg", "sources/gif_palette.gif",
+        "sources/webp_lossy.webp", "sources/tiff_rgb_lzw.tif", "sources/bmp_24.bmp",
+    ])
     func limitIsConfigurableAndInclusive(file: String) throws {
         let bytes = try fixtures.bytes(file)
         let pixels = 37 * 23
@@ -54,8 +56,10 @@ import Testing
         // Cut each format at many points: every prefix is an error value, none crashes.
         // (The last 16 bytes are spared: PNG's IEND or GIF's trailer may be missing
         // without losing pixels, and Pillow accepts those files too.)
-        for file in ["sources/jpeg_baseline_ss2.jpg", "sources/png_rgb_interlaced.png", "sources/gif_interlaced.gif",
-                     "sources/webp_lossless.webp", "sources/tiff_rgb_jpeg.tif", "sources/bmp_8.bmp"] {
+        for file in [
+            "sources/jpeg_baseline_ss2.jpg", "sources/png_rgb_interlaced.png", "sources/gif_interlaced.gif",
+            "sources/webp_lossless.webp", "sources/tiff_rgb_jpeg.tif", "sources/bmp_8.bmp",
+        ] {
             let bytes = try fixtures.bytes(file)
             for length in stride(from: 0, to: bytes.count - 16, by: max(1, bytes.count / 97)) {
                 #expect(throws: ImagingError.self, "\(file) cut at \(length)") {
@@ -68,8 +72,10 @@ import Testing
     @Test func flippedBytesNeverCrash() throws {
         // Corruption inside the data either still decodes or is a typed error.
         var generator = SplitMix(seed: 7)
-        for file in ["sources/jpeg_progressive.jpg", "sources/png_palette.png", "sources/gif_palette.gif",
-                     "sources/webp_lossy.webp", "sources/tiff_rgb_lzw.tif", "sources/bmp_4.bmp"] {
+        for file in [
+            "sources/jpeg_progressive.jpg", "sources/png_palette.png", "sources/gif_palette.gif",
+            "sources/webp_lossy.webp", "sources/tiff_rgb_lzw.tif", "sources/bmp_4.bmp",
+        ] {
             let original = try fixtures.bytes(file)
             for _ in 0..<60 {
                 var bytes = original

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Imaging
@@ -61,5 +62,3 @@ import Testing
         #expect(fromArray == fromData)
     }
 }
-
-import Foundation

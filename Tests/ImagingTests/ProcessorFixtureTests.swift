@@ -79,8 +79,10 @@ import Testing
     @Test func concurrentRequestsDoNotInterfere() async throws {
         let config = try fixtures.config("tiny")
         let processor = try #require(Idefics3ImageProcessor(config: config))
-        let files = ["sources/png_rgb.png", "sources/gif_transparent.gif", "sources/jpeg_cmyk_adobe.jpg",
-                     "sources/webp_lossy.webp"]
+        let files = [
+            "sources/png_rgb.png", "sources/gif_transparent.gif", "sources/jpeg_cmyk_adobe.jpg",
+            "sources/webp_lossy.webp",
+        ]
         let inputs = try files.map { try fixtures.bytes($0) }
         let serial = try inputs.map { processor.process(try ImageDecoder().decodeRGB($0)) }
         let parallel = try await withThrowingTaskGroup(of: (Int, ProcessedImage).self) { group in
@@ -128,8 +130,9 @@ struct LargeFixtureTests {
             let tiles = try ImageDecoder().decodeRGB(try fixtures.bytes(expected.tiles_file))
             let comparison = compareToReference(result, tiles: tiles, lut: fixtures.lut("published"))
             #expect(comparison.maxDiff <= 0.02 && comparison.meanDiff <= 0.002, "\(name)")
-            print("large \(name) \(rgb.width)x\(rgb.height): \(result.rows)x\(result.cols) tiles, "
-                + "max diff \(comparison.maxDiff), exact \(comparison.exact), processed in \(elapsed)")
+            print(
+                "large \(name) \(rgb.width)x\(rgb.height): \(result.rows)x\(result.cols) tiles, "
+                    + "max diff \(comparison.maxDiff), exact \(comparison.exact), processed in \(elapsed)")
         }
     }
 }

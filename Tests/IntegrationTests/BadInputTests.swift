@@ -56,12 +56,17 @@ struct BadInputTests {
                 try await $0.postForm("/embed/images", [.file(name: "files", path: image, type: "text/plain", filename: "notes.txt")])
             },
             Case(name: "pdf part after an image", status: 400, check: detail("File x.pdf is not an image")) {
-                try await $0.postForm("/embed/images", [
-                    .file(name: "files", path: image, type: "image/png"), .file(name: "files", path: image, type: "application/pdf", filename: "x.pdf"),
-                ])
+                try await $0.postForm(
+                    "/embed/images",
+                    [
+                        .file(name: "files", path: image, type: "image/png"),
+                        .file(name: "files", path: image, type: "application/pdf", filename: "x.pdf"),
+                    ])
             },
             Case(name: "heatmap image that is text", status: 400, check: detail("File y.txt is not an image")) {
-                try await $0.postForm("/heatmap", [.text(name: "query", value: "q"), .file(name: "image", path: image, type: "text/plain", filename: "y.txt")])
+                try await $0.postForm(
+                    "/heatmap",
+                    [.text(name: "query", value: "q"), .file(name: "image", path: image, type: "text/plain", filename: "y.txt")])
             },
             // Bytes that do not decode.
             Case(name: "undecodable image", status: 400, check: anyDetail) {
@@ -74,7 +79,8 @@ struct BadInputTests {
                 try await $0.postForm("/embed/images", [.file(name: "files", path: empty, type: "image/png")])
             },
             Case(name: "undecodable heatmap image", status: 400, check: anyDetail) {
-                try await $0.postForm("/heatmap", [.text(name: "query", value: "q"), .file(name: "image", path: bad("not-an-image.png"), type: "image/jpeg")])
+                try await $0.postForm(
+                    "/heatmap", [.text(name: "query", value: "q"), .file(name: "image", path: bad("not-an-image.png"), type: "image/jpeg")])
             },
             // Decompression bombs: tiny files declaring 60000 x 60000 pixels.
             Case(name: "PNG bomb", status: 400, check: anyDetail) {
@@ -84,7 +90,8 @@ struct BadInputTests {
                 try await $0.postForm("/embed/images", [.file(name: "files", path: bad("bomb.gif"), type: "image/gif")])
             },
             Case(name: "heatmap PNG bomb", status: 400, check: anyDetail) {
-                try await $0.postForm("/heatmap", [.text(name: "query", value: "q"), .file(name: "image", path: bad("bomb.png"), type: "image/png")])
+                try await $0.postForm(
+                    "/heatmap", [.text(name: "query", value: "q"), .file(name: "image", path: bad("bomb.png"), type: "image/png")])
             },
             // Empty and missing fields.
             Case(name: "empty query list", status: 400, check: detail("No queries provided")) {
@@ -139,15 +146,22 @@ struct BadInputTests {
                 try await $0.postJSON("/embed/images", "{\"files\": [\"a.png\"]}")
             },
             // Oversized bodies: refused by nginx in the API's error shape.
-            Case(name: "oversized JSON body", status: 413, check: { answer in
-                answer.headers["content-type"]?.hasPrefix("application/json") == true && answer.detail?.contains("too large") == true
-                    ? nil : "not nginx's JSON 413: \(answer)"
-            }) {
+            Case(
+                name: "oversized JSON body", status: 413,
+                check: { answer in
+                    answer.headers["content-type"]?.hasPrefix("application/json") == true && answer.detail?.contains("too large") == true
+                        ? nil : "not nginx's JSON 413: \(answer)"
+                }
+            ) {
                 try await $0.postFile("/embed/queries", file: oversized, contentType: "application/json")
             },
-            Case(name: "oversized multipart body", status: 413, check: { answer in
-                answer.headers["content-type"]?.hasPrefix("application/json") == true && answer.detail != nil ? nil : "not JSON: \(answer)"
-            }) {
+            Case(
+                name: "oversized multipart body", status: 413,
+                check: { answer in
+                    answer.headers["content-type"]?.hasPrefix("application/json") == true && answer.detail != nil
+                        ? nil : "not JSON: \(answer)"
+                }
+            ) {
                 try await $0.postForm("/embed/images", [.file(name: "files", path: oversized, type: "image/png")])
             },
             // Too many items (limits 4 queries and 3 images per request for this instance).
@@ -179,13 +193,15 @@ struct BadInputTests {
             // Still serving: a real request right after succeeds with the right answer.
             let after = try await https.postJSON("/embed/queries", object: ["queries": probe.text])
             let rows = matrix((after.object?["embeddings"] as? [Any])?.first)
-            #expect(after.status == 200 && rows.map { maxAbsDifference($0, probe.embedding) ?? 1 } ?? 1 <= 1e-4,
-                    "after \(testCase.name): \(after)")
+            #expect(
+                after.status == 200 && rows.map { maxAbsDifference($0, probe.embedding) ?? 1 } ?? 1 <= 1e-4,
+                "after \(testCase.name): \(after)")
         }
         // Batches at the limits are fine.
         let four = try await https.postJSON("/embed/queries", object: ["queries": ["a", "b", "c", "d"]])
         #expect(four.status == 200, "\(four)")
-        let images = try await https.postForm("/embed/images", Array(repeating: .file(name: "files", path: Paths.fixture("images/wide.png"), type: "image/png"), count: 3))
+        let images = try await https.postForm(
+            "/embed/images", Array(repeating: .file(name: "files", path: Paths.fixture("images/wide.png"), type: "image/png"), count: 3))
         #expect(images.status == 200 && (images.object?["embeddings"] as? [Any])?.count == 3, "\(images)")
 
         #expect(service.workerPIDs == workersBefore, "no worker died on bad input:\n\(service.log.suffix(3000))")

@@ -66,10 +66,12 @@ struct EndpointTests {
 
         // nginx compresses JSON for clients that accept it.
         let uncompressed = try await https.postJSON("/embed/queries", object: ["queries": reference.queries.map(\.text)])
-        let compressed = try await https.request("/embed/queries", [
-            "-H", "Content-Type: application/json", "-H", "Accept-Encoding: gzip",
-            "--data-binary", "{\"queries\": \(try jsonText(reference.queries.map(\.text)))}",
-        ])
+        let compressed = try await https.request(
+            "/embed/queries",
+            [
+                "-H", "Content-Type: application/json", "-H", "Accept-Encoding: gzip",
+                "--data-binary", "{\"queries\": \(try jsonText(reference.queries.map(\.text)))}",
+            ])
         #expect(compressed.status == 200 && compressed.headers["content-encoding"] == "gzip", "\(compressed.headers)")
         #expect(compressed.body.count * 2 < uncompressed.body.count, "gzip: \(compressed.body.count) of \(uncompressed.body.count) bytes")
 
@@ -79,7 +81,10 @@ struct EndpointTests {
     }
 
     func checkPatches(_ https: HTTPClient, _ reference: Reference) async throws {
-        let sizes = reference.patches.map { ["width": $0.width, "height": $0.height] } + [["width": 0, "height": 10], ["width": 10, "height": -3]]
+        let sizes =
+            reference.patches.map { ["width": $0.width, "height": $0.height] } + [
+                ["width": 0, "height": 10], ["width": 10, "height": -3],
+            ]
         let answer = try await https.postJSON("/patches", object: ["dimensions": sizes])
         #expect(answer.status == 200, "\(answer)")
         let results = try #require(answer.object?["results"] as? [[String: Any]])
@@ -104,8 +109,9 @@ struct EndpointTests {
         #expect(singleList.count == 1)
         var worst = 0.0
         if let rows = matrix(singleList.first) {
-            let diff = try #require(maxAbsDifference(rows, reference.queries[1].embedding),
-                                    "own tokens only: got \(shape(rows)), reference \(shape(reference.queries[1].embedding))")
+            let diff = try #require(
+                maxAbsDifference(rows, reference.queries[1].embedding),
+                "own tokens only: got \(shape(rows)), reference \(shape(reference.queries[1].embedding))")
             worst = max(worst, diff)
         } else {
             Issue.record("embedding is not a matrix: \(single)")
@@ -118,8 +124,9 @@ struct EndpointTests {
         try #require(items.count == reference.queries.count)
         for (item, query) in zip(items, reference.queries) {
             let rows = try #require(matrix(item))
-            let diff = try #require(maxAbsDifference(rows, query.embedding),
-                                    "\(query.text): got \(shape(rows)), reference \(shape(query.embedding))")
+            let diff = try #require(
+                maxAbsDifference(rows, query.embedding),
+                "\(query.text): got \(shape(rows)), reference \(shape(query.embedding))")
             worst = max(worst, diff)
         }
         report("/embed/queries max abs difference to the reference: \(worst) (bound \(Self.queryTolerance))")
@@ -138,12 +145,15 @@ struct EndpointTests {
             worst = max(worst, try compare(item, image))
         }
         // One image alone gives the same answer as inside the batch.
-        let alone = try await https.postForm("/embed/images", [.file(name: "files", path: reference.images[1].path, type: reference.images[1].content_type)])
+        let alone = try await https.postForm(
+            "/embed/images", [.file(name: "files", path: reference.images[1].path, type: reference.images[1].content_type)])
         #expect(alone.status == 200, "\(alone)")
         let aloneItems = try #require(alone.object?["embeddings"] as? [[String: Any]])
         try #require(aloneItems.count == 1)
         worst = max(worst, try compare(aloneItems[0], reference.images[1]))
-        report("/embed/images max abs difference to the reference over \(reference.images.count + 1) images: \(worst) (bound \(Self.imageTolerance))")
+        report(
+            "/embed/images max abs difference to the reference over \(reference.images.count + 1) images: \(worst) (bound \(Self.imageTolerance))"
+        )
         #expect(worst <= Self.imageTolerance)
     }
 
@@ -154,8 +164,9 @@ struct EndpointTests {
         #expect(item["image_patch_start"] as? Int == image.image_patch_indices.first, "\(image.file)")
         #expect(item["image_patch_len"] as? Int == image.image_patch_indices.count, "\(image.file)")
         let rows = try #require(matrix(item["embedding"]), "\(image.file): embedding")
-        let diff = try #require(maxAbsDifference(rows, image.embedding),
-                                "\(image.file): got \(shape(rows)), reference \(shape(image.embedding))")
+        let diff = try #require(
+            maxAbsDifference(rows, image.embedding),
+            "\(image.file): got \(shape(rows)), reference \(shape(image.embedding))")
         report("  \(image.file) (\(image.width)x\(image.height), \(rows.count) tokens): max abs difference \(diff)")
         return diff
     }
@@ -164,23 +175,29 @@ struct EndpointTests {
         var worst = 0.0
         for expected in reference.heatmaps {
             let image = try reference.image(expected.file)
-            let answer = try await https.postForm("/heatmap", [
-                .text(name: "query", value: expected.query),
-                .file(name: "image", path: image.path, type: image.content_type),
-                .text(name: "aggregate", value: expected.aggregate),
-            ])
+            let answer = try await https.postForm(
+                "/heatmap",
+                [
+                    .text(name: "query", value: expected.query),
+                    .file(name: "image", path: image.path, type: image.content_type),
+                    .text(name: "aggregate", value: expected.aggregate),
+                ])
             #expect(answer.status == 200, "\(answer)")
             let object = try #require(answer.object, "\(answer)")
             #expect(object["image_width"] as? Int == image.width && object["image_height"] as? Int == image.height)
             #expect(object["grid_rows"] as? Int == expected.grid_rows, "grid follows the tile layout (\(image.tile_rows) rows of tiles)")
-            #expect(object["grid_columns"] as? Int == expected.grid_columns, "grid follows the tile layout (\(image.tile_columns) columns of tiles)")
+            #expect(
+                object["grid_columns"] as? Int == expected.grid_columns,
+                "grid follows the tile layout (\(image.tile_columns) columns of tiles)")
             #expect(object["aggregate"] as? String == expected.aggregate)
             let low = try #require((object["min_score"] as? NSNumber)?.doubleValue)
             let high = try #require((object["max_score"] as? NSNumber)?.doubleValue)
-            #expect(abs(low - expected.min_score) <= Self.heatmapTolerance && abs(high - expected.max_score) <= Self.heatmapTolerance,
-                    "scores \(low)...\(high), reference \(expected.min_score)...\(expected.max_score)")
+            #expect(
+                abs(low - expected.min_score) <= Self.heatmapTolerance && abs(high - expected.max_score) <= Self.heatmapTolerance,
+                "scores \(low)...\(high), reference \(expected.min_score)...\(expected.max_score)")
             let grid = try #require(matrix(object["heatmap"]))
-            let diff = try #require(maxAbsDifference(grid, expected.heatmap), "heatmap \(shape(grid)), reference \(shape(expected.heatmap))")
+            let diff = try #require(
+                maxAbsDifference(grid, expected.heatmap), "heatmap \(shape(grid)), reference \(shape(expected.heatmap))")
             worst = max(worst, diff)
         }
         report("/heatmap max abs difference to the reference: \(worst) (bound \(Self.heatmapTolerance))")
@@ -188,10 +205,12 @@ struct EndpointTests {
 
         // Any other aggregate means max.
         let image = reference.images[0]
-        let other = try await https.postForm("/heatmap", [
-            .text(name: "query", value: "revenue"), .file(name: "image", path: image.path, type: image.content_type),
-            .text(name: "aggregate", value: "median"),
-        ])
+        let other = try await https.postForm(
+            "/heatmap",
+            [
+                .text(name: "query", value: "revenue"), .file(name: "image", path: image.path, type: image.content_type),
+                .text(name: "aggregate", value: "median"),
+            ])
         #expect(other.status == 200 && other.object?["aggregate"] as? String == "max", "\(other)")
     }
 

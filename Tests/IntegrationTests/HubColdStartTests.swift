@@ -13,9 +13,11 @@ struct HubColdStartTests {
         let directory = try TestDirectory()
         // The weights come slowly (about 7.5 s), so that the warming state can be seen even when
         // the workers are slow to start (debug build, a machine busy with other suites).
-        let hub = try await MockHub(directory: directory, repos: [
-            "org/tiny": ["dir": Paths.tinyModel, "faults": ["model.safetensors": ["throttle": 100_000]]]
-        ])
+        let hub = try await MockHub(
+            directory: directory,
+            repos: [
+                "org/tiny": ["dir": Paths.tinyModel, "faults": ["model.safetensors": ["throttle": 100_000]]]
+            ])
         defer { hub.process.terminate() }
         let hubSettings = [
             "COLPALI_MODEL_ID": "org/tiny", "HF_ENDPOINT": "http://127.0.0.1:\(hub.port)",
@@ -35,7 +37,9 @@ struct HubColdStartTests {
             return answer.status == 200
         }
         let warming = seen.filter { $0.status == 503 }
-        report("hub cold start: /health answers while warming \(Set(warming.map(\.state)).sorted()), then \(seen.last.map { "\($0.status) \($0.state)" } ?? "-") after \(seen.count) polls")
+        report(
+            "hub cold start: /health answers while warming \(Set(warming.map(\.state)).sorted()), then \(seen.last.map { "\($0.status) \($0.state)" } ?? "-") after \(seen.count) polls"
+        )
         #expect(warming.contains { $0.state == "downloading" }, "503 with status downloading while the weights download: \(seen)")
         #expect(seen.allSatisfy { [200, 502, 503].contains($0.status) }, "\(seen)")
         #expect(seen.last?.state == "healthy")
@@ -53,7 +57,9 @@ struct HubColdStartTests {
         report("hub cold start: \(fetches.count) GETs, each once: \(counts.keys.sorted())")
         #expect(counts.values.allSatisfy { $0 == 1 }, "each file fetched once: \(counts)")
         for file in ["config.json", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json"] {
-            #expect(fetchedPaths.contains { $0.hasPrefix("/org/tiny/resolve/") && $0.hasSuffix("/\(file)") }, "\(file) fetched: \(fetchedPaths)")
+            #expect(
+                fetchedPaths.contains { $0.hasPrefix("/org/tiny/resolve/") && $0.hasSuffix("/\(file)") }, "\(file) fetched: \(fetchedPaths)"
+            )
         }
         #expect(fetches.filter { ($0["server"] as? String) == "cdn" }.count == 1, "the weights (LFS) fetched once from the CDN: \(fetches)")
         // The cache is laid out like huggingface_hub's.

@@ -23,12 +23,13 @@ func childProcesses(of parent: pid_t) -> [pid_t] {
 /// Socket inodes ("socket:[123]") a process holds open.
 func socketDescriptors(of pid: pid_t) -> Set<String> {
     let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-    return Set(fds.compactMap { fd in
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
-            target.hasPrefix("socket:")
-        else { return nil }
-        return target
-    })
+    return Set(
+        fds.compactMap { fd in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                target.hasPrefix("socket:")
+            else { return nil }
+            return target
+        })
 }
 
 /// A loopback TCP port that was free a moment ago (bound to port 0, then released).

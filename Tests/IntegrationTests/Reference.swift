@@ -54,7 +54,8 @@ struct Reference: Decodable, Sendable {
 
     static func load() throws -> Reference {
         let path = Paths.fixture("reference.json")
-        let data = try #require(FileManager.default.contents(atPath: path), "missing \(path): run scripts/fixtures/make_service_fixtures.py")
+        let data = try #require(
+            FileManager.default.contents(atPath: path), "missing \(path): run scripts/fixtures/make_service_fixtures.py")
         return try JSONDecoder().decode(Reference.self, from: data)
     }
 

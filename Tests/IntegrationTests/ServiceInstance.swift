@@ -56,7 +56,8 @@ final class ServiceInstance: Sendable {
         let directory = try directory ?? TestDirectory()
         self.directory = directory
         self.workers = workers
-        var environment = try Self.baseEnvironment(directory: directory, workers: workers, https: https && withNginx, http: http && withNginx)
+        var environment = try Self.baseEnvironment(
+            directory: directory, workers: workers, https: https && withNginx, http: http && withNginx)
         for (key, value) in overrides { environment[key] = value }
         self.environment = environment
         httpsPort = Int(environment["COLPALI_HTTPS_PORT"] ?? "")
@@ -66,7 +67,8 @@ final class ServiceInstance: Sendable {
         master = try ChildProcess([binary, "serve"], environment: environment, logPath: directory.file("master-\(logIndex).log"))
         if withNginx {
             do {
-                nginx = try ChildProcess([Paths.nginxScript, "run"], environment: environment, logPath: directory.file("nginx-\(logIndex).log"))
+                nginx = try ChildProcess(
+                    [Paths.nginxScript, "run"], environment: environment, logPath: directory.file("nginx-\(logIndex).log"))
             } catch {
                 master.terminate()
                 throw error

@@ -35,13 +35,15 @@ final class SlowFastCGIRequest: Sendable {
         let thread = Thread { [self] in
             let outcome: Outcome
             do {
-                outcome = .answered(try Self.exchange(
-                    socketPath: socketPath, method: method, path: path, contentType: contentType, body: body,
-                    timeoutSeconds: timeoutSeconds, afterFirstHalf: {
-                        self.state.withLock { $0.firstHalfSent = true }
-                        // Bounded: a test that never calls finish() still ends.
-                        _ = self.release.wait(timeout: .now() + .seconds(timeoutSeconds))
-                    }))
+                outcome = .answered(
+                    try Self.exchange(
+                        socketPath: socketPath, method: method, path: path, contentType: contentType, body: body,
+                        timeoutSeconds: timeoutSeconds,
+                        afterFirstHalf: {
+                            self.state.withLock { $0.firstHalfSent = true }
+                            // Bounded: a test that never calls finish() still ends.
+                            _ = self.release.wait(timeout: .now() + .seconds(timeoutSeconds))
+                        }))
             } catch {
                 outcome = .failed("\(error)")
             }
@@ -55,11 +57,14 @@ final class SlowFastCGIRequest: Sendable {
     func finish() { release.signal() }
 
     /// One whole request, blocking the calling thread (for load generated on plain threads).
-    static func send(socketPath: String, method: String = "GET", path: String, contentType: String = "", body: [UInt8] = [], timeoutSeconds: Int = 30) -> Outcome {
+    static func send(
+        socketPath: String, method: String = "GET", path: String, contentType: String = "", body: [UInt8] = [], timeoutSeconds: Int = 30
+    ) -> Outcome {
         do {
-            return .answered(try exchange(
-                socketPath: socketPath, method: method, path: path, contentType: contentType, body: body,
-                timeoutSeconds: timeoutSeconds, afterFirstHalf: {}))
+            return .answered(
+                try exchange(
+                    socketPath: socketPath, method: method, path: path, contentType: contentType, body: body,
+                    timeoutSeconds: timeoutSeconds, afterFirstHalf: {}))
         } catch {
             return .failed("\(error)")
         }
@@ -136,7 +141,11 @@ final class SlowFastCGIRequest: Sendable {
         guard ended else { throw WireError(description: "connection closed before END_REQUEST (\(stdout.count) bytes of stdout)") }
         // CGI response: headers, blank line, body; "Status: 200 OK" (absent means 200).
         let separator: [UInt8] = [13, 10, 13, 10]
-        guard let split = (0...(max(stdout.count - 4, 0))).first(where: { stdout.count >= $0 + 4 && Array(stdout[$0..<($0 + 4)]) == separator }) else {
+        guard
+            let split = (0...(max(stdout.count - 4, 0))).first(where: {
+                stdout.count >= $0 + 4 && Array(stdout[$0..<($0 + 4)]) == separator
+            })
+        else {
             throw WireError(description: "no header block in \(String(decoding: stdout.prefix(200), as: UTF8.self))")
         }
         let headerText = String(decoding: stdout[..<split], as: UTF8.self)

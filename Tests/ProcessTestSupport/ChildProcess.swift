@@ -15,7 +15,9 @@ public final class ChildProcess: Sendable {
     private let status = Mutex<Int32?>(nil)
     private let stdinWriter = Mutex<Int32>(-1)
 
-    public init(_ argv: [String], environment: [String: String], logPath: String, stdoutPath: String? = nil, keepStdinOpen: Bool = false) throws {
+    public init(_ argv: [String], environment: [String: String], logPath: String, stdoutPath: String? = nil, keepStdinOpen: Bool = false)
+        throws
+    {
         self.argv = argv
         self.logPath = logPath
         var actions = posix_spawn_file_actions_t()
@@ -109,7 +111,9 @@ public final class ChildProcess: Sendable {
     /// Waits (polling, without blocking a cooperative thread) until the process exits.
     @discardableResult
     public func waitForExit(timeout: Double) async throws -> String {
-        try await eventually(timeout: timeout, "\(argv.first ?? "process") (pid \(pid)) to exit; log:\n\(log.suffix(3000))") { self.hasExited }
+        try await eventually(timeout: timeout, "\(argv.first ?? "process") (pid \(pid)) to exit; log:\n\(log.suffix(3000))") {
+            self.hasExited
+        }
         return statusDescription
     }
 
@@ -163,7 +167,9 @@ public func eventually(timeout: Double, _ what: @autoclosure () -> String, _ con
 }
 
 /// Async variant of `eventually` for conditions that themselves await (HTTP calls).
-public func eventuallyAsync(timeout: Double, interval: Duration = .milliseconds(200), _ what: @autoclosure () -> String, _ condition: () async throws -> Bool) async throws {
+public func eventuallyAsync(
+    timeout: Double, interval: Duration = .milliseconds(200), _ what: @autoclosure () -> String, _ condition: () async throws -> Bool
+) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try await condition() { return }

@@ -7,8 +7,9 @@ import Tokenizers
     /// The tiny checkpoint (published layout) carries everything the processor needs.
     @Test func loadsACheckpointDirectory() throws {
         let processor = try Processor(checkpointDirectory: Fixtures.tinyModelDirectory)
-        let config = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: Fixtures.tinyModelDirectory.appendingPathComponent("config.json"))) as? [String: Any]
+        let config =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Fixtures.tinyModelDirectory.appendingPathComponent("config.json"))) as? [String: Any]
         let text = config?["text_config"] as? [String: Any]
         #expect(processor.configuration.imageSeqLen == 4)
         #expect(processor.configuration.maxSequenceLength == text?["max_position_embeddings"] as? Int)
@@ -70,11 +71,11 @@ import Tokenizers
         let global = "<fake_token_around_image><global-img>" + images + "<fake_token_around_image>"
         #expect(processor.imageExpansion(.unsplit) == global)
         let grid = try ImageGrid(rows: 2, cols: 1)
-        #expect(processor.imageExpansion(grid) ==
-            "<fake_token_around_image><row_1_col_1>" + images + "\n"
-            + "<fake_token_around_image><row_2_col_1>" + images + "\n" + "\n" + global)
-        #expect(processor.imagePromptText(.unsplit) ==
-            "<|begin_of_text|>User:" + global + "Describe the image.<end_of_utterance>\nAssistant:")
+        #expect(
+            processor.imageExpansion(grid) == "<fake_token_around_image><row_1_col_1>" + images + "\n"
+                + "<fake_token_around_image><row_2_col_1>" + images + "\n" + "\n" + global)
+        #expect(
+            processor.imagePromptText(.unsplit) == "<|begin_of_text|>User:" + global + "Describe the image.<end_of_utterance>\nAssistant:")
     }
 
     @Test func rejectsInvalidGrids() {

@@ -57,8 +57,10 @@ private struct Expected: Decodable {
             #expect(t.shape == [4, 8])
             #expect(try t.floats().allSatisfy { $0 == Float(i) })
         }
-        #expect(throws: SafeTensorsError.missingTensor(
-            name: "layers.9.weight", file: fixtures.appendingPathComponent("sharded").path)) {
+        #expect(
+            throws: SafeTensorsError.missingTensor(
+                name: "layers.9.weight", file: fixtures.appendingPathComponent("sharded").path)
+        ) {
             try checkpoint.tensor("layers.9.weight")
         }
     }
@@ -88,7 +90,10 @@ private struct Expected: Decodable {
     }
 
     @Test func malformedJSON() throws {
-        for header in ["{\"a\": ", "[1, 2]", "{\"a\": {\"dtype\": \"F32\", \"shape\": [1]}}", "{\"a\": {\"dtype\": \"F32\", \"shape\": [1.5], \"data_offsets\": [0, 4]}}"] {
+        for header in [
+            "{\"a\": ", "[1, 2]", "{\"a\": {\"dtype\": \"F32\", \"shape\": [1]}}",
+            "{\"a\": {\"dtype\": \"F32\", \"shape\": [1.5], \"data_offsets\": [0, 4]}}",
+        ] {
             let path = try write(rawHeader: header, data: Data(count: 4))
             expectError(path) {
                 guard case .malformedHeader(let file, _) = $0 else { return false }
@@ -124,7 +129,8 @@ private struct Expected: Decodable {
         }
         let negative = try write(rawHeader: #"{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}"#, data: Data(count: 4))
         expectError(negative) { if case .badShape(_, "w", _) = $0 { true } else { false } }
-        let huge = try write(rawHeader: #"{"w": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 4]}}"#, data: Data(count: 4))
+        let huge = try write(
+            rawHeader: #"{"w": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 4]}}"#, data: Data(count: 4))
         expectError(huge) { if case .badShape(_, "w", _) = $0 { true } else { false } }
     }
 
@@ -159,7 +165,8 @@ private struct Expected: Decodable {
     }
 
     @Test func errorMessagesNameFileAndTensor() {
-        let message = SafeTensorsError.sizeMismatch(file: "/m/model.safetensors", tensor: "w", expectedBytes: 12, actualBytes: 8).description
+        let message = SafeTensorsError.sizeMismatch(file: "/m/model.safetensors", tensor: "w", expectedBytes: 12, actualBytes: 8)
+            .description
         #expect(message.contains("/m/model.safetensors"))
         #expect(message.contains("'w'"))
     }
@@ -167,8 +174,10 @@ private struct Expected: Decodable {
 
 // MARK: - helpers
 
-private func expectError(_ path: String, sourceLocation: SourceLocation = #_sourceLocation,
-                         _ matches: (SafeTensorsError) -> Bool) {
+private func expectError(
+    _ path: String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ matches: (SafeTensorsError) -> Bool
+) {
     do {
         _ = try SafeTensorsFile(path: path)
         Issue.record("opening \(path) did not fail", sourceLocation: sourceLocation)

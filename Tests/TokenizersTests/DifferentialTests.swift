@@ -80,7 +80,9 @@ import Tokenizers
             let lines = corpus.filter { $0.variant == name }
             #expect(lines.count >= 1_000, "variant \(name)")
             let failures = try Self.mismatches(lines, tokenizer: tokenizer)
-            #expect(failures.isEmpty, "variant \(name): \(failures.count) of \(lines.count) differ:\n\(failures.prefix(10).joined(separator: "\n"))")
+            #expect(
+                failures.isEmpty,
+                "variant \(name): \(failures.count) of \(lines.count) differ:\n\(failures.prefix(10).joined(separator: "\n"))")
         }
     }
 
@@ -95,7 +97,9 @@ import Tokenizers
             if Self.containsBytes(bytes, "[MASK]") || Self.containsBytes(bytes, "<rs>") { continue }
             let ids = tokenizer.encode(line.text, addSpecialTokens: false)
             let decoded = try tokenizer.decode(ids)
-            #expect(decoded == line.text && Array(decoded.utf8) == Array(line.text.utf8), "line \(line.index + 1): \(line.text.debugDescription) -> \(decoded.debugDescription)")
+            #expect(
+                decoded == line.text && Array(decoded.utf8) == Array(line.text.utf8),
+                "line \(line.index + 1): \(line.text.debugDescription) -> \(decoded.debugDescription)")
             checked += 1
         }
         #expect(checked > 9_000)

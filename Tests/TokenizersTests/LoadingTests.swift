@@ -71,9 +71,9 @@ import Tokenizers
     /// Added tokens declared only in tokenizer_config.json are still matched (transformers adds them).
     @Test func addsTokensDeclaredOnlyInTheConfig() throws {
         let config = """
-        {"pad_token": "[PAD]", "added_tokens_decoder": {"4000": {"content": "<extra>", "lstrip": false,
-         "normalized": false, "rstrip": false, "single_word": false, "special": true}}}
-        """
+            {"pad_token": "[PAD]", "added_tokens_decoder": {"4000": {"content": "<extra>", "lstrip": false,
+             "normalized": false, "rstrip": false, "single_word": false, "special": true}}}
+            """
         let tokenizer = try Tokenizer(tokenizerJSON: Fixtures.data("tokenizer.json"), configJSON: Data(config.utf8))
         #expect(tokenizer.tokenID("<extra>") == 4000)
         let ids = tokenizer.encode("a<extra>b", addSpecialTokens: false)

@@ -20,8 +20,10 @@ private enum Reference {
 
     /// Attention for one head: q [L, E], k/v [S, E]; `keep[l][s]` false masks a score out,
     /// `bias[l][s]` is added to it.
-    static func attention(q: [Float], k: [Float], v: [Float], l: Int, s: Int, e: Int,
-                          keep: [[Bool]]? = nil, bias: [[Float]]? = nil) -> [Float] {
+    static func attention(
+        q: [Float], k: [Float], v: [Float], l: Int, s: Int, e: Int,
+        keep: [[Bool]]? = nil, bias: [[Float]]? = nil
+    ) -> [Float] {
         var out = [Float](repeating: 0, count: l * e)
         let scale = 1 / Float(e).squareRoot()
         for i in 0..<l {
@@ -65,8 +67,9 @@ private enum Reference {
         let bias = try tensor([0, 0, 1, 1], [4])
         let affine = zip(normalized, zip([Float(1), 2, 3, 4], [Float(0), 0, 1, 1])).map { $0 * $1.0 + $1.1 }
         expectClose(try t.layerNorm(normalizedShape: [4], weight: weight, bias: bias, eps: Double(eps)).floats(), affine)
-        expectClose(try t.layerNorm(normalizedShape: [4], weight: weight, bias: nil, eps: Double(eps)).floats(),
-                    zip(normalized, [Float(1), 2, 3, 4]).map { $0 * $1 })
+        expectClose(
+            try t.layerNorm(normalizedShape: [4], weight: weight, bias: nil, eps: Double(eps)).floats(),
+            zip(normalized, [Float(1), 2, 3, 4]).map { $0 * $1 })
     }
 
     @Test func softmaxRowsSumToOne() throws {
@@ -80,8 +83,12 @@ private enum Reference {
     @Test func attentionMatchesNaiveFormula() throws {
         var rng = Lcg(state: 42)
         let (l, s, e) = (3, 4, 8)
-        let q = rng.values(l * e), k = rng.values(s * e), v = rng.values(s * e)
-        let qt = try tensor(q, [1, 1, l, e]), kt = try tensor(k, [1, 1, s, e]), vt = try tensor(v, [1, 1, s, e])
+        let q = rng.values(l * e)
+        let k = rng.values(s * e)
+        let v = rng.values(s * e)
+        let qt = try tensor(q, [1, 1, l, e])
+        let kt = try tensor(k, [1, 1, s, e])
+        let vt = try tensor(v, [1, 1, s, e])
 
         let plain = try Tensor.scaledDotProductAttention(query: qt, key: kt, value: vt).floats()
         expectClose(plain, Reference.attention(q: q, k: k, v: v, l: l, s: s, e: e), tolerance: 1e-5)
@@ -102,7 +109,8 @@ private enum Reference {
 
         // Explicit scale: 1/√E passed explicitly equals the default.
         let scaled = try Tensor.scaledDotProductAttention(
-            query: qt, key: kt, value: vt, scale: 1 / Double(e).squareRoot()).floats()
+            query: qt, key: kt, value: vt, scale: 1 / Double(e).squareRoot()
+        ).floats()
         expectClose(scaled, plain, tolerance: 1e-6)
     }
 

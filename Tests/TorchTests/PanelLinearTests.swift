@@ -34,8 +34,10 @@ import Testing
     ])
     func matchesADoublePrecisionProduct(rows: Int, outFeatures: Int, inFeatures: Int) throws {
         var random = Lcg(state: UInt64(rows * 1_000_003 + outFeatures * 1009 + inFeatures))
-        let x = random.values(rows * inFeatures), w = random.values(outFeatures * inFeatures)
-        let b = random.values(outFeatures), add = random.values(rows * outFeatures)
+        let x = random.values(rows * inFeatures)
+        let w = random.values(outFeatures * inFeatures)
+        let b = random.values(outFeatures)
+        let add = random.values(rows * outFeatures)
         let packed = try tensor(w, [outFeatures, inFeatures]).panelPackedLinearWeight()
         #expect(packed.shape == [(outFeatures + 15) / 16, inFeatures, 16])
         let input = try tensor(x, [rows, inFeatures])

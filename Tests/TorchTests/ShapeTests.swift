@@ -18,9 +18,13 @@ import Testing
         #expect(permuted.shape == [4, 2, 3])
         // permuted[i][j][k] == cube[j][k][i] == 12j + 4k + i
         let values = try permuted.floats()
-        for i in 0..<4 { for j in 0..<2 { for k in 0..<3 {
-            #expect(values[i * 6 + j * 3 + k] == Float(12 * j + 4 * k + i))
-        } } }
+        for i in 0..<4 {
+            for j in 0..<2 {
+                for k in 0..<3 {
+                    #expect(values[i * 6 + j * 3 + k] == Float(12 * j + 4 * k + i))
+                }
+            }
+        }
         // A transposed tensor is not viewable as flat.
         #expect(throws: TorchError.self) { try m.transpose(0, 1).view([6]) }
     }

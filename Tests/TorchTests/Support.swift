@@ -18,7 +18,7 @@ func expectClose(
 struct Lcg {
     var state: UInt64
     mutating func next() -> Float {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Float(state >> 40) / Float(1 << 24) * 2 - 1
     }
     mutating func values(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WorkerPool
 
 @Suite struct ListenAddressTests {

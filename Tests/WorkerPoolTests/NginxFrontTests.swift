@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ProcessTestSupport
 import Testing
+
 @testable import WorkerPool
 
 /// nginx/ templates rendered by scripts/nginx.sh, validated by `nginx -t` and exercised
@@ -46,9 +47,11 @@ import Testing
         let config = try String(contentsOfFile: directory.file("run/nginx/nginx.conf"), encoding: .utf8)
         #expect(config.contains("daemon off;"))
         #expect(!config.contains("@@"))
-        #expect(config.contains("listen 127.0.0.1:") )
+        #expect(config.contains("listen 127.0.0.1:"))
         if overrides["COLPALI_HTTPS_PORT"] == nil {
-            #expect(FileManager.default.fileExists(atPath: directory.file("run/state/tls/selfsigned.crt")), "self-signed certificate made on first run")
+            #expect(
+                FileManager.default.fileExists(atPath: directory.file("run/state/tls/selfsigned.crt")),
+                "self-signed certificate made on first run")
         }
     }
 
@@ -69,10 +72,13 @@ import Testing
 
     @Test func givenCertificateIsUsedInsteadOfMakingOne() async throws {
         let directory = try makeDirectory()
-        let cert = directory.file("my.crt"), key = directory.file("my.key")
+        let cert = directory.file("my.crt")
+        let key = directory.file("my.key")
         let (made, log) = try await ChildProcess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test",
-             "-keyout", key, "-out", cert],
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test",
+                "-keyout", key, "-out", cert,
+            ],
             environment: ProcessInfo.processInfo.environment, logDirectory: directory.path)
         try #require(made == "exit 0", "\(log)")
         let (status, output) = try await ChildProcess.run(
@@ -89,7 +95,8 @@ import Testing
         let directory = try makeDirectory()
         let env = try environment(directory, ["COLPALI_PATH_PREFIX": "/colpali"])
         let snippets = directory.file("snippets")
-        let (status, output) = try await ChildProcess.run([nginxScript, "snippet", snippets], environment: env, logDirectory: directory.path)
+        let (status, output) = try await ChildProcess.run(
+            [nginxScript, "snippet", snippets], environment: env, logDirectory: directory.path)
         try #require(status == "exit 0", "\(output)")
         let prefix = directory.file("host")
         mkdir(prefix, 0o755)
@@ -153,7 +160,9 @@ import Testing
         }
 
         // FastCGI parameters as the service will read them.
-        let echo = try await curl("\(https)/echo?x=1&y=two", ["-H", "X-Test: yes", "-H", "Content-Type: application/json", "--data-binary", "{\"queries\": \"q\"}"], directory: directory)
+        let echo = try await curl(
+            "\(https)/echo?x=1&y=two",
+            ["-H", "X-Test: yes", "-H", "Content-Type: application/json", "--data-binary", "{\"queries\": \"q\"}"], directory: directory)
         #expect(echo.status == 200, "\(nginx.log)")
         let params = try #require(echo.json)
         #expect(params["REQUEST_METHOD"] as? String == "POST")
@@ -199,7 +208,10 @@ import Testing
         let slowLog = directory.file("slow.log")
         let mark = directory.file("slow.started")
         let slow = try ChildProcess(
-            ["curl", "-sk", "--max-time", "30", "-o", directory.file("slow.body"), "-w", "%{http_code}", "\(https)/slow?ms=1500&mark=\(mark)"],
+            [
+                "curl", "-sk", "--max-time", "30", "-o", directory.file("slow.body"), "-w", "%{http_code}",
+                "\(https)/slow?ms=1500&mark=\(mark)",
+            ],
             environment: ["PATH": "/usr/bin:/bin"], logPath: slowLog)
         try await eventually(timeout: 20, "the slow request to reach a worker") { FileManager.default.fileExists(atPath: mark) }
         supervisor.requestStop()

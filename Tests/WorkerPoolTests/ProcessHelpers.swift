@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ProcessTestSupport
 import Testing
+
 @testable import WorkerPool
 
 extension ChildProcess {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ProcessTestSupport
 import Testing
+
 @testable import WorkerPool
 
 /// scripts/run.sh with a stand-in master (the fake FastCGI app binding COLPALI_LISTEN

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ProcessTestSupport
 import Testing
+
 @testable import WorkerPool
 
 /// Restarts, backoff and giving up.
@@ -19,7 +20,9 @@ import Testing
         }
         let events = pool.eventList
         #expect(events.contains(.exited(slot: 1, pid: victim.pid, status: .signaled(signal: SIGKILL, coreDumped: false), wasReady: true)))
-        #expect(events.contains(.restartScheduled(slot: 1, delay: .zero, consecutiveDeaths: 1)), "first death after a healthy run restarts at once")
+        #expect(
+            events.contains(.restartScheduled(slot: 1, delay: .zero, consecutiveDeaths: 1)),
+            "first death after a healthy run restarts at once")
         #expect(pool.supervisor.snapshot.workers.contains { $0.pid == survivor.pid && $0.state == .ready }, "the other worker is untouched")
         #expect(pool.logs.messages(atLeast: .error).contains { $0.contains("pid \(victim.pid)") && $0.contains("SIGKILL") })
         await pool.shutdown()
@@ -39,8 +42,11 @@ import Testing
             if case .restartScheduled(_, let delay, _) = entry.event { return delay }
             return nil
         }
-        #expect(Array(delays.prefix(6)) == [.zero, .milliseconds(40), .milliseconds(80), .milliseconds(160),
-                                            .milliseconds(320), .milliseconds(320)])
+        #expect(
+            Array(delays.prefix(6)) == [
+                .zero, .milliseconds(40), .milliseconds(80), .milliseconds(160),
+                .milliseconds(320), .milliseconds(320),
+            ])
         // The spawns really are spaced out by (at least) those delays.
         let spawnTimes = timeline.compactMap { entry -> Double? in
             if case .spawned = entry.event { return entry.time }

@@ -3,6 +3,7 @@ import Glibc
 import ProcessTestSupport
 import Synchronization
 import Testing
+
 @testable import WorkerPool
 
 /// Draining on stop and rolling replacement.

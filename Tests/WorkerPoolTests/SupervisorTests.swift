@@ -3,6 +3,7 @@ import Glibc
 import ProcessTestSupport
 import Synchronization
 import Testing
+
 @testable import WorkerPool
 
 /// The supervisor against real processes: fake workers are /bin/sh scripts that follow

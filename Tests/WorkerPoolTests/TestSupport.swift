@@ -4,6 +4,7 @@ import Logging
 import ProcessTestSupport
 import Synchronization
 import Testing
+
 @testable import WorkerPool
 
 /// A private temporary directory with a short path (unix socket paths are limited to 107 bytes).

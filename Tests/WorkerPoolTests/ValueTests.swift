@@ -3,14 +3,18 @@ import Glibc
 import ProcessTestSupport
 import Synchronization
 import Testing
+
 @testable import WorkerPool
 
 @Suite struct RestartBackoffTests {
     @Test func doublesFromInitialUpToMaximum() {
         let backoff = RestartBackoff(initial: .milliseconds(100), maximum: .milliseconds(700), resetAfter: .seconds(5))
         let delays = (1...7).map { backoff.delay(afterConsecutiveDeaths: $0) }
-        #expect(delays == [.zero, .milliseconds(100), .milliseconds(200), .milliseconds(400),
-                           .milliseconds(700), .milliseconds(700), .milliseconds(700)])
+        #expect(
+            delays == [
+                .zero, .milliseconds(100), .milliseconds(200), .milliseconds(400),
+                .milliseconds(700), .milliseconds(700), .milliseconds(700),
+            ])
         #expect(backoff.delay(afterConsecutiveDeaths: 10_000) == .milliseconds(700))
     }
 }
@@ -26,8 +30,10 @@ import Testing
     }
 
     @Test func decodesRealChildren() throws {
-        for (script, expected) in [("exit 7", ProcessExitStatus.exited(code: 7)),
-                                   ("kill -TERM $$", .signaled(signal: SIGTERM, coreDumped: false))] {
+        for (script, expected) in [
+            ("exit 7", ProcessExitStatus.exited(code: 7)),
+            ("kill -TERM $$", .signaled(signal: SIGTERM, coreDumped: false)),
+        ] {
             var pid: pid_t = 0
             let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(script), nil]
             defer { argv.forEach { free($0) } }
@@ -125,12 +131,13 @@ import Testing
             close(readyMaster)
             close(lifelineWorker)
         }
-        let channel = try #require(WorkerChannel(environment: [
-            "COLPALI_WORKER_READY_FD": String(readyWorker),
-            "COLPALI_WORKER_LIFELINE_FD": String(lifelineWorker),
-            "COLPALI_WORKER_INDEX": "2",
-            "COLPALI_WORKER_GENERATION": "5",
-        ]))
+        let channel = try #require(
+            WorkerChannel(environment: [
+                "COLPALI_WORKER_READY_FD": String(readyWorker),
+                "COLPALI_WORKER_LIFELINE_FD": String(lifelineWorker),
+                "COLPALI_WORKER_INDEX": "2",
+                "COLPALI_WORKER_GENERATION": "5",
+            ]))
         #expect(channel.slot == 2 && channel.generation == 5)
         try channel.announceReady()
         try channel.announceReady()  // second call: nothing (the descriptor is closed)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A minimal blocking FastCGI client: one request per connection, the parameters nginx's
@@ -67,7 +67,8 @@ public struct FastCGIClient: Sendable {
 
         let requestID: UInt16 = 1
         var wire = FastCGIRecord.beginRequest(requestID: requestID, keepConnection: false)
-        wire += FastCGIRecord.stream(.params, requestID: requestID, content: FastCGIRecord.nameValuePairs(parameters.sorted { $0.key < $1.key }))
+        wire += FastCGIRecord.stream(
+            .params, requestID: requestID, content: FastCGIRecord.nameValuePairs(parameters.sorted { $0.key < $1.key }))
         wire += FastCGIRecord.stream(.stdin, requestID: requestID, content: body)
 
         let connection = try FastCGIConnection.open(address, timeoutSeconds: timeoutSeconds)

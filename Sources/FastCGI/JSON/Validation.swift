@@ -121,9 +121,10 @@ public struct FieldReader: Sendable {
                 return nil
             }
             guard number.rounded(.towardZero) == number else {
-                record(ValidationIssue(
-                    type: "int_from_float", location: location,
-                    message: "Input should be a valid integer, got a number with a fractional part", input: value))
+                record(
+                    ValidationIssue(
+                        type: "int_from_float", location: location,
+                        message: "Input should be a valid integer, got a number with a fractional part", input: value))
                 return nil
             }
             guard let exact = Int(exactly: number) else {
@@ -138,9 +139,10 @@ public struct FieldReader: Sendable {
                 record(Self.tooLarge(location, value))
                 return nil
             case .none:
-                record(ValidationIssue(
-                    type: "int_parsing", location: location,
-                    message: "Input should be a valid integer, unable to parse string as an integer", input: value))
+                record(
+                    ValidationIssue(
+                        type: "int_parsing", location: location,
+                        message: "Input should be a valid integer, unable to parse string as an integer", input: value))
                 return nil
             }
         default:
@@ -160,9 +162,10 @@ public struct FieldReader: Sendable {
     /// non-object is `model_attributes_type`; bare pydantic would say `model_type`.)
     public mutating func model(_ value: JSONValue, at location: [LocationElement]) -> JSONObject? {
         if case .object(let object) = value { return object }
-        record(ValidationIssue(
-            type: "model_attributes_type", location: location,
-            message: "Input should be a valid dictionary or object to extract fields from", input: value))
+        record(
+            ValidationIssue(
+                type: "model_attributes_type", location: location,
+                message: "Input should be a valid dictionary or object to extract fields from", input: value))
         return nil
     }
 

@@ -13,7 +13,9 @@ public struct FormPart: Sendable {
     public var headers: HTTPHeaders
     public var data: ArraySlice<UInt8>
 
-    public init(name: String, filename: String? = nil, contentType: String? = nil, headers: HTTPHeaders = HTTPHeaders(), data: ArraySlice<UInt8>) {
+    public init(
+        name: String, filename: String? = nil, contentType: String? = nil, headers: HTTPHeaders = HTTPHeaders(), data: ArraySlice<UInt8>
+    ) {
         self.name = name
         self.filename = filename
         self.contentType = contentType

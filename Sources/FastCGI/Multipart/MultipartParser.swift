@@ -44,11 +44,12 @@ public struct MultipartParser: Sendable {
             var scanner = MultipartScanner(buffer: buffer, boundary: boundary, limits: limits)
             do throws(MultipartError) {
                 let ranges = try scanner.parts()
-                result = .success(ranges.map { range in
-                    FormPart(
-                        name: range.name, filename: range.filename, contentType: range.headers["content-type"],
-                        headers: range.headers, data: body[range.data])
-                })
+                result = .success(
+                    ranges.map { range in
+                        FormPart(
+                            name: range.name, filename: range.filename, contentType: range.headers["content-type"],
+                            headers: range.headers, data: body[range.data])
+                    })
             } catch {
                 result = .failure(error)
             }

@@ -1,9 +1,9 @@
 import CFastCGI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A FastCGI responder over libfcgi's thread-safe API (`FCGX_Init`, `FCGX_InitRequest`,
@@ -45,7 +45,9 @@ public final class FastCGIServer: Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
 
-    public init(socket: ListenSocket, handler: some RequestHandler, configuration: FastCGIServerConfiguration = FastCGIServerConfiguration()) throws(ServerError) {
+    public init(
+        socket: ListenSocket, handler: some RequestHandler, configuration: FastCGIServerConfiguration = FastCGIServerConfiguration()
+    ) throws(ServerError) {
         self.socket = socket
         self.handler = handler
         self.configuration = configuration

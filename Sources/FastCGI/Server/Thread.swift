@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Starts a joinable pthread running `body` with the given stack size.
@@ -17,11 +17,13 @@ func spawnThread(stackBytes: Int, _ body: @escaping @Sendable () -> Void) throws
     pthread_attr_setstacksize(&attributes, max(stackBytes, 256 * 1024))
     let context = Unmanaged.passRetained(Box(body)).toOpaque()
     var thread = pthread_t()
-    let code = pthread_create(&thread, &attributes, { raw in
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        box.body()
-        return nil
-    }, context)
+    let code = pthread_create(
+        &thread, &attributes,
+        { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, context)
     guard code == 0 else {
         Unmanaged<Box>.fromOpaque(context).release()
         throw .system(call: "pthread_create", target: "accept thread", errno: code)

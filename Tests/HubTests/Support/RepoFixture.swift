@@ -32,8 +32,9 @@ enum RepoFixture {
             "metadata": ["total_size": 2 * (shardBytes / 4) * 4],
             "weight_map": ["encoder.weight": shards[0], "decoder.weight": shards[1], "decoder.bias": shards[1]],
         ]
-        try write(JSONSerialization.data(withJSONObject: index, options: [.sortedKeys]),
-                  to: folder.appendingPathComponent("model.safetensors.index.json"))
+        try write(
+            JSONSerialization.data(withJSONObject: index, options: [.sortedKeys]),
+            to: folder.appendingPathComponent("model.safetensors.index.json"))
     }
 
     /// A repository lacking tokenizer.json (which the service requires).
@@ -67,7 +68,8 @@ enum RepoFixture {
     /// padded to 8 bytes, then one F32 tensor.
     static func safetensors(floatCount: Int, seed: UInt64) -> Data {
         let byteCount = floatCount * 4
-        var header = #"{"weight":{"dtype":"F32","shape":[\#(floatCount)],"data_offsets":[0,\#(byteCount)]},"#
+        var header =
+            #"{"weight":{"dtype":"F32","shape":[\#(floatCount)],"data_offsets":[0,\#(byteCount)]},"#
             + #""__metadata__":{"format":"pt"}}"#
         while header.utf8.count % 8 != 0 { header += " " }
         var data = Data()
