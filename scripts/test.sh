@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-scripts/setup.sh --no-build
+scripts/setup.sh --no-build --reference
 [ -d /opt/swift/usr/bin ] && export PATH=/opt/swift/usr/bin:$PATH
 export COLPALI_TEST_PYTHON="$root/.deps/venv/bin/python"
 # Formatting is part of the tests (.swift-format at the root).
