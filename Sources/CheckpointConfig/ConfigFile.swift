@@ -83,3 +83,14 @@ public enum ConfigFile {
         }
     }
 }
+
+/// A checkpoint JSON file with a fixed name.
+public protocol CheckpointFile: Decodable {
+    static var fileName: String { get }
+}
+
+extension ModelConfigFile: CheckpointFile {}
+extension ProcessorConfigFile: CheckpointFile {}
+extension PreprocessorConfigFile: CheckpointFile {}
+extension TokenizerConfigFile: CheckpointFile {}
+extension AdapterConfigFile: CheckpointFile {}

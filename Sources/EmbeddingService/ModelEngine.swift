@@ -31,7 +31,7 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         let processor = try Processor(checkpointDirectory: directory)
         let imageConfig = try Idefics3ProcessorConfig.load(directory: directory)
         guard let imageProcessor = Idefics3ImageProcessor(config: imageConfig, maxThreads: 1) else {
-            throw InputError("image processor configuration in \(directory.path) is not usable")
+            throw ModelEngineError.inconsistentCheckpoint("image processor configuration in \(directory.path) is not usable")
         }
         guard processor.imageTokenID == model.imageTokenId, processor.configuration.imageSeqLen == model.imageSeqLen else {
             throw ModelEngineError.inconsistentCheckpoint(
@@ -126,6 +126,7 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
     }
 }
 
+/// The checkpoint cannot be served: a load-time failure, never the client's (`InputError`).
 public enum ModelEngineError: Error, CustomStringConvertible {
     case inconsistentCheckpoint(String)
 
