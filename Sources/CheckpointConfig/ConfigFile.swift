@@ -38,7 +38,8 @@ public enum ConfigFile {
         guard !path.isEmpty else { return nil }
         var text = ""
         for key in path {
-            if let index = key.intValue {
+            // List positions are keys named "Index N"; a dictionary key "7" also has an intValue.
+            if let index = key.intValue, key.stringValue == "Index \(index)" {
                 text += "[\(index)]"
             } else {
                 text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"

@@ -63,6 +63,18 @@ import Torch
         #expect(!flat.contains { $0.contains("additional_embedding") })
     }
 
+    @Test func errorsNameTheLayoutFound() throws {
+        let expected = [
+            "legacy-merged": "colmodernvbert-merged (colpali-engine)",
+            "merged-flat": "colmodernvbert-merged (transformers 5)",
+            "retrieval": "transformers ColModernVBertForRetrieval",
+            "tiny-model": "published colmodernvbert-merged",
+        ]
+        for (name, layout) in expected {
+            #expect(WeightNames.describeLayout(Array(try SafeTensorsNames.of(Self.folder(name)))) == layout, "\(name)")
+        }
+    }
+
     /// `COLPALI_MODEL_REVISION` pinned to a legacy commit resolves to a snapshot folder of the hub
     /// cache, whose files are symlinks into `blobs/`: such a folder loads.
     @Test func legacyRevisionSnapshotFolderLoads() throws {

@@ -241,6 +241,15 @@ import Testing
         }
     }
 
+    @Test func decodingErrorsNameTheFieldPath() throws {
+        #expect(throws: ColModernVBertError.invalidConfig(field: "text_config.layer_types[1]", reason: "expected a string")) {
+            try ModelConfig.parse(Data(#"{"model_type": "modernvbert", "text_config": {"layer_types": ["full_attention", 3]}}"#.utf8))
+        }
+        #expect(throws: ColModernVBertError.invalidConfig(field: "vlm_config.vision_config.embed_dim", reason: "expected an integer")) {
+            try Self.nested(#""vision_config": {"embed_dim": "wide"}"#)
+        }
+    }
+
     @Test func decimalsAreDecodedExactly() throws {
         // The digits of 1e-5 and 1e-6 written by Python, and a theta with 17 significant digits.
         let config = try ModelConfig.parse(
