@@ -52,8 +52,10 @@ var targets: [Target] = [
     // Memory-mapped safetensors reader (single file and sharded).
     .target(name: "SafeTensors", dependencies: ["Torch"], swiftSettings: swiftSettings),
 
+    // Typed views of a checkpoint's JSON files (config.json, processor, preprocessor and tokenizer configs).
+    .target(name: "CheckpointConfig", swiftSettings: swiftSettings),
     // Hugging Face tokenizer.json (byte-level BPE) in pure Swift.
-    .target(name: "Tokenizers", swiftSettings: swiftSettings),
+    .target(name: "Tokenizers", dependencies: ["CheckpointConfig"], swiftSettings: swiftSettings),
     // Image decoding through system codec libraries.
     .target(
         name: "CImageCodecs",
@@ -63,11 +65,11 @@ var targets: [Target] = [
         ]
     ),
     // Decoding to RGB (Pillow semantics) and Idefics3 image preprocessing.
-    .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: swiftSettings),
+    .target(name: "Imaging", dependencies: ["CImageCodecs", "CheckpointConfig"], swiftSettings: swiftSettings),
     // Queries and images to model inputs: prompts, tokenization, tiling.
-    .target(name: "Processing", dependencies: ["Tokenizers", "Imaging"], swiftSettings: swiftSettings),
+    .target(name: "Processing", dependencies: ["Tokenizers", "Imaging", "CheckpointConfig"], swiftSettings: swiftSettings),
     // The ColModernVBert model (ModernBERT + SigLIP + connector + projection) over Torch.
-    .target(name: "ColModernVBert", dependencies: ["Torch", "SafeTensors"], swiftSettings: swiftSettings),
+    .target(name: "ColModernVBert", dependencies: ["Torch", "SafeTensors", "CheckpointConfig"], swiftSettings: swiftSettings),
 
     // libcurl shim (curl_easy_setopt is variadic and cannot be called from Swift), plus
     // SHA-256 from OpenSSL's libcrypto (already a dependency of Debian's libcurl) for LFS checks.

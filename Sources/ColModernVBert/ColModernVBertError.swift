@@ -12,6 +12,10 @@ public enum ColModernVBertError: Error, Equatable, CustomStringConvertible, Send
     case unsupportedModelType(field: String, found: String, expected: [String])
     /// A config field has the wrong JSON type or an impossible value.
     case invalidConfig(field: String, reason: String)
+    /// A legacy config key and its successor (or two copies of one value) disagree.
+    case conflictingConfig(fields: [String], values: [String])
+    /// The folder is a PEFT/LoRA adapter (`adapter_config.json`), not a merged checkpoint.
+    case adapterCheckpoint(directory: String, baseModel: String?, use: String)
     /// A feature the config asks for that this implementation does not have (e.g. rope scaling).
     case unsupportedConfig(field: String, value: String)
     /// A tensor the model needs is not in the checkpoint under any known layout.
@@ -35,6 +39,13 @@ public enum ColModernVBertError: Error, Equatable, CustomStringConvertible, Send
             "\(field) is '\(found)'; supported: \(expected.map { "'\($0)'" }.joined(separator: ", "))"
         case .invalidConfig(let field, let reason):
             "config field \(field): \(reason)"
+        case .conflictingConfig(let fields, let values):
+            "config fields disagree: "
+                + zip(fields, values).map { "\($0) = \($1)" }.joined(separator: ", ")
+        case .adapterCheckpoint(let directory, let baseModel, let use):
+            "\(directory) holds a LoRA adapter (adapter_config.json"
+                + (baseModel.map { ", over base model \($0)" } ?? "")
+                + "), not a merged checkpoint; this service loads merged weights only: use \(use)"
         case .unsupportedConfig(let field, let value):
             "config field \(field) = \(value) is not supported"
         case .missingTensor(let name, let layout):

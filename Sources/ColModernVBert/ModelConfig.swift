@@ -1,10 +1,12 @@
+import CheckpointConfig
 import Foundation
 
-/// Settings of a ColModernVBert checkpoint, read from its config.json.
+/// Settings of a ColModernVBert checkpoint, read from its config.json (`ModelConfigFile`).
 ///
-/// Accepts what transformers 5.x writes for `model_type: "modernvbert"` (text and vision
-/// sub-configs at the top level), and `"colmodernvbert"` (the same nested under `vlm_config`, plus
-/// `embedding_dim`). Absent optional fields take transformers' defaults.
+/// Accepts every published shape (see `ModelConfigFile`): transformers 5's `modernvbert` (sub-configs
+/// at the top level), `colmodernvbert` (the same nested under `vlm_config`, plus `embedding_dim`), and
+/// colpali-engine's legacy `colmodernvbert` with its legacy keys. Absent fields take transformers'
+/// defaults; a legacy key and its successor that disagree are an error naming both.
 public struct ModelConfig: Sendable, Equatable {
     public var text: TextConfig
     public var vision: VisionConfig
@@ -26,73 +28,100 @@ public struct ModelConfig: Sendable, Equatable {
         self.vision = vision
     }
 
-    /// Reads `config.json` from a model folder.
+    /// Reads `config.json` from a model folder. A PEFT adapter folder is refused with the name of
+    /// the merged repository to use instead.
     public static func load(directory: URL) throws -> ModelConfig {
-        let url = directory.appendingPathComponent("config.json")
-        let data: Data
+        try AdapterCheckpoint.refuse(directory: directory)
+        let url = directory.appendingPathComponent(ModelConfigFile.fileName)
+        let file: ModelConfigFile?
         do {
-            data = try Data(contentsOf: url)
+            file = try ConfigFile.load(ModelConfigFile.self, named: ModelConfigFile.fileName, in: directory)
         } catch {
-            throw ColModernVBertError.unreadableConfig(path: url.path, reason: error.localizedDescription)
+            throw ColModernVBertError(configFile: error, path: url.path)
         }
-        return try parse(data, path: url.path)
+        guard let file else { throw ColModernVBertError.unreadableConfig(path: url.path, reason: "no such file") }
+        return try ModelConfig(file: file)
     }
 
     public static func parse(_ data: Data, path: String = "config.json") throws -> ModelConfig {
-        try ModelConfig(json: ConfigJSON(data: data, path: path))
+        do {
+            return try ModelConfig(file: ConfigFile.decode(ModelConfigFile.self, from: data, file: path))
+        } catch let error as ConfigFileError {
+            throw ColModernVBertError(configFile: error, path: path)
+        }
     }
 
-    init(json root: ConfigJSON) throws {
-        let modelType = try root.optionalString("model_type")
-        var json = root
-        switch modelType {
+    static let vlmModelTypes = ["modernvbert", "vbert"]
+
+    /// Interprets a decoded config.json.
+    public init(file root: ModelConfigFile) throws {
+        var fields = ConfigFields("")
+        var model = root
+        let nested: Bool
+        switch root.modelType {
         case "modernvbert":
-            break
+            nested = false
         case "colmodernvbert":
-            guard let vlm = try root.object("vlm_config") else {
+            guard let vlm = root.vlmConfig else {
                 throw ColModernVBertError.invalidConfig(field: "vlm_config", reason: "missing for model_type colmodernvbert")
             }
-            if let inner = try vlm.optionalString("model_type"), inner != "modernvbert" {
-                throw ColModernVBertError.unsupportedModelType(field: vlm.field("model_type"), found: inner, expected: ["modernvbert"])
+            if let inner = vlm.modelType, !Self.vlmModelTypes.contains(inner) {
+                throw ColModernVBertError.unsupportedModelType(field: "vlm_config.model_type", found: inner, expected: Self.vlmModelTypes)
             }
-            json = vlm
+            model = vlm
+            fields = ConfigFields("vlm_config")
+            nested = true
         default:
             throw ColModernVBertError.unsupportedModelType(
-                field: "model_type", found: modelType ?? "(absent)", expected: ["modernvbert", "colmodernvbert"])
+                field: "model_type", found: root.modelType ?? "(absent)", expected: ["modernvbert", "colmodernvbert"])
         }
-        let textJSON = try json.object("text_config") ?? ConfigJSON(path: json.field("text_config"), values: [:])
-        let visionJSON = try json.object("vision_config") ?? ConfigJSON(path: json.field("vision_config"), values: [:])
-        self.init(text: try TextConfig(json: textJSON), vision: try VisionConfig(json: visionJSON))
-        imageTokenId = try json.int("image_token_id", default: imageTokenId)
-        // colpali-engine configs count the added tokens (kept in a second table) separately.
-        let additional = try json.int("additional_vocab_size", default: 0)
-        guard additional >= 0 else {
-            throw ColModernVBertError.invalidConfig(field: json.field("additional_vocab_size"), reason: "must not be negative")
-        }
+        let textFields = fields.child("text_config")
+        var text = try TextConfig(file: model.textConfig ?? TextConfigFile(), fields: textFields, legacyNames: nested)
+        let vision = try VisionConfig(
+            file: model.visionConfig ?? VisionConfigFile(), fields: fields.child("vision_config"), legacyNames: nested)
+        // colpali-engine repeats the text tower's sizes at the model level.
+        text.hiddenSize =
+            try ConfigFields.reconcile(
+                model.textConfig?.hiddenSize, textFields.field("hidden_size"), legacy: model.hiddenSize, fields.field("hidden_size"))
+            ?? text.hiddenSize
+        text.maxPositionEmbeddings =
+            try ConfigFields.reconcile(
+                model.textConfig?.maxPositionEmbeddings, textFields.field("max_position_embeddings"),
+                legacy: model.maxPositionEmbeddings, fields.field("max_position_embeddings"))
+            ?? text.maxPositionEmbeddings
+        text.vocabSize =
+            try ConfigFields.reconcile(
+                model.textConfig?.vocabSize, textFields.field("vocab_size"), legacy: model.vocabSize, fields.field("vocab_size"))
+            ?? text.vocabSize
+        // colpali-engine counts the added tokens (kept in a second table) separately.
+        let additional = model.additionalVocabSize ?? 0
+        try fields.require(additional >= 0, "additional_vocab_size", "must not be negative")
         text.vocabSize += additional
-        // Older colpali-engine configs call the shuffle factor `scale_factor`.
+        self.init(text: text, vision: vision)
+        imageTokenId = model.imageTokenId ?? imageTokenId
         pixelShuffleFactor =
-            try json.optionalInt("pixel_shuffle_factor")
-            ?? json.int("scale_factor", default: pixelShuffleFactor)
-        if modelType == "colmodernvbert" {
-            embeddingDim = try root.int("embedding_dim", default: 128)
+            try ConfigFields.reconcile(
+                model.pixelShuffleFactor, fields.field("pixel_shuffle_factor"), legacy: model.scaleFactor, fields.field("scale_factor"))
+            ?? pixelShuffleFactor
+        if nested {
+            embeddingDim =
+                try ConfigFields.reconcile(
+                    root.embeddingDim, "embedding_dim", legacy: model.embeddingDim, fields.field("embedding_dim")) ?? 128
         } else {
-            embeddingDim = try json.optionalInt("embedding_dim")
+            embeddingDim = root.embeddingDim
         }
-        try validate(json)
+        try text.validate(textFields)
+        try validate(fields)
     }
 
-    private func validate(_ json: ConfigJSON) throws {
-        guard imageTokenId >= 0, imageTokenId < text.vocabSize else {
-            throw ColModernVBertError.invalidConfig(
-                field: json.field("image_token_id"), reason: "\(imageTokenId) is outside the vocabulary of \(text.vocabSize)")
-        }
+    private func validate(_ fields: ConfigFields) throws {
+        try fields.require(
+            imageTokenId >= 0 && imageTokenId < text.vocabSize, "image_token_id",
+            "\(imageTokenId) is outside the vocabulary of \(text.vocabSize)")
         let side = vision.patchesPerSide
-        guard pixelShuffleFactor > 0, side % pixelShuffleFactor == 0 else {
-            throw ColModernVBertError.invalidConfig(
-                field: json.field("pixel_shuffle_factor"),
-                reason: "\(pixelShuffleFactor) does not divide the \(side)x\(side) patch grid")
-        }
+        try fields.require(
+            pixelShuffleFactor > 0 && side % pixelShuffleFactor == 0, "pixel_shuffle_factor",
+            "\(pixelShuffleFactor) does not divide the \(side)x\(side) patch grid")
         if let embeddingDim, embeddingDim <= 0 {
             throw ColModernVBertError.invalidConfig(field: "embedding_dim", reason: "must be positive")
         }

@@ -1,3 +1,5 @@
+import CheckpointConfig
+
 /// The attention pattern of one ModernBERT layer.
 public enum AttentionKind: String, Sendable, Equatable, CaseIterable {
     /// Every token attends to every (non-padding) token.
@@ -41,64 +43,79 @@ public struct TextConfig: Sendable, Equatable {
         (0..<count).map { index in index % globalEvery == 0 ? .full : .sliding }
     }
 
-    init(json: ConfigJSON) throws {
-        self.init()
-        if let type = try json.optionalString("model_type"), type != "modernbert" {
-            throw ColModernVBertError.unsupportedModelType(field: json.field("model_type"), found: type, expected: ["modernbert"])
-        }
-        vocabSize = try json.int("vocab_size", default: vocabSize)
-        hiddenSize = try json.int("hidden_size", default: hiddenSize)
-        intermediateSize = try json.int("intermediate_size", default: intermediateSize)
-        numHiddenLayers = try json.int("num_hidden_layers", default: numHiddenLayers)
-        numAttentionHeads = try json.int("num_attention_heads", default: numAttentionHeads)
-        hiddenActivation = try json.string("hidden_activation", default: hiddenActivation)
-        maxPositionEmbeddings = try json.int("max_position_embeddings", default: maxPositionEmbeddings)
-        normEps = try json.double("norm_eps", default: normEps)
-        normBias = try json.bool("norm_bias", default: normBias)
-        attentionBias = try json.bool("attention_bias", default: attentionBias)
-        mlpBias = try json.bool("mlp_bias", default: mlpBias)
-        padTokenId = json.has("pad_token_id") ? try json.optionalInt("pad_token_id") : 50283
-        localAttention = try json.int("local_attention", default: localAttention)
+    /// Text model types accepted under `vlm_config` (colpali-engine wrote its own names there).
+    static let legacyModelTypes = ["modernbert", "modernvbert_text", "vbert"]
 
-        if let names = try json.stringArray("layer_types") {
+    /// Reads `text_config`; `fields` gives its path for errors. `legacyNames` (a nested
+    /// `vlm_config`) also accepts colpali-engine's model types. Call `validate` once complete.
+    init(file: TextConfigFile, fields: ConfigFields, legacyNames: Bool) throws {
+        self.init()
+        let accepted = legacyNames ? Self.legacyModelTypes : ["modernbert"]
+        if let type = file.modelType, !accepted.contains(type) {
+            throw ColModernVBertError.unsupportedModelType(field: fields.field("model_type"), found: type, expected: accepted)
+        }
+        vocabSize = file.vocabSize ?? vocabSize
+        hiddenSize = file.hiddenSize ?? hiddenSize
+        intermediateSize = file.intermediateSize ?? intermediateSize
+        numHiddenLayers = file.numHiddenLayers ?? numHiddenLayers
+        numAttentionHeads = file.numAttentionHeads ?? numAttentionHeads
+        hiddenActivation = file.hiddenActivation ?? hiddenActivation
+        maxPositionEmbeddings = file.maxPositionEmbeddings ?? maxPositionEmbeddings
+        normEps = file.normEps ?? normEps
+        normBias = file.normBias ?? normBias
+        attentionBias = file.attentionBias ?? attentionBias
+        mlpBias = file.mlpBias ?? mlpBias
+        // Absent and null both mean transformers' default.
+        padTokenId = file.padTokenId ?? 50283
+        localAttention = file.localAttention ?? localAttention
+
+        let every = file.globalAttnEveryNLayers ?? 3
+        try fields.require(every > 0, "global_attn_every_n_layers", "must be positive")
+        if let names = file.layerTypes {
             layerTypes = try names.enumerated().map { index, name in
                 guard let kind = AttentionKind(rawValue: name) else {
-                    throw ColModernVBertError.unsupportedConfig(field: json.field("layer_types[\(index)]"), value: name)
+                    throw ColModernVBertError.unsupportedConfig(field: fields.field("layer_types[\(index)]"), value: name)
                 }
                 return kind
             }
-        } else {
-            let every = try json.int("global_attn_every_n_layers", default: 3)
-            guard every > 0 else {
-                throw ColModernVBertError.invalidConfig(field: json.field("global_attn_every_n_layers"), reason: "must be positive")
+            // Older configs give the pattern as a period; one that contradicts the list is an error.
+            if let stated = file.globalAttnEveryNLayers, layerTypes != Self.defaultLayerTypes(count: layerTypes.count, globalEvery: stated)
+            {
+                throw ColModernVBertError.conflictingConfig(
+                    fields: [fields.field("layer_types"), fields.field("global_attn_every_n_layers")],
+                    values: [names.joined(separator: ","), "\(stated)"])
             }
+        } else {
             layerTypes = Self.defaultLayerTypes(count: numHiddenLayers, globalEvery: every)
         }
-        try readRope(json)
-        try validate(json)
+        try readRope(file, fields)
     }
 
     /// `rope_parameters` (transformers 5) or the older `global_rope_theta` / `local_rope_theta`.
-    private mutating func readRope(_ json: ConfigJSON) throws {
-        ropeTheta[.full] = try json.double("global_rope_theta", default: 160_000)
-        ropeTheta[.sliding] = try json.double("local_rope_theta", default: 10_000)
-        if let scaling = try json.object("rope_scaling") {
-            throw ColModernVBertError.unsupportedConfig(field: scaling.path, value: "\(scaling.values)")
+    private mutating func readRope(_ file: TextConfigFile, _ fields: ConfigFields) throws {
+        if let scaling = file.ropeScaling {
+            throw ColModernVBertError.unsupportedConfig(field: fields.field("rope_scaling"), value: scaling.description)
         }
-        guard let parameters = try json.object("rope_parameters") else { return }
-        for kind in AttentionKind.allCases {
-            guard let entry = try parameters.object(kind.rawValue) else { continue }
-            let type = try entry.string("rope_type", default: "default")
+        let parameters = fields.child("rope_parameters")
+        let entries: [(AttentionKind, RopeParametersFile.RopeEntry?, String, Double?, Double)] = [
+            (.full, file.ropeParameters?.fullAttention, "global_rope_theta", file.globalRopeTheta, 160_000),
+            (.sliding, file.ropeParameters?.slidingAttention, "local_rope_theta", file.localRopeTheta, 10_000),
+        ]
+        for (kind, entry, legacyKey, legacyTheta, fallback) in entries {
+            let entryFields = parameters.child(kind.rawValue)
+            let type = entry?.ropeType ?? "default"
             guard type == "default" else {
-                throw ColModernVBertError.unsupportedConfig(field: entry.field("rope_type"), value: type)
+                throw ColModernVBertError.unsupportedConfig(field: entryFields.field("rope_type"), value: type)
             }
-            ropeTheta[kind] = try entry.double("rope_theta", default: ropeTheta[kind] ?? 10_000)
+            ropeTheta[kind] =
+                try ConfigFields.reconcile(
+                    entry?.ropeTheta, entryFields.field("rope_theta"), legacy: legacyTheta, fields.field(legacyKey)) ?? fallback
         }
     }
 
-    private func validate(_ json: ConfigJSON) throws {
+    func validate(_ fields: ConfigFields) throws {
         func require(_ condition: Bool, _ key: String, _ reason: String) throws {
-            if !condition { throw ColModernVBertError.invalidConfig(field: json.field(key), reason: reason) }
+            try fields.require(condition, key, reason)
         }
         try require(vocabSize > 0, "vocab_size", "must be positive")
         try require(hiddenSize > 0, "hidden_size", "must be positive")
@@ -116,6 +133,6 @@ public struct TextConfig: Sendable, Equatable {
         for (kind, theta) in ropeTheta {
             try require(theta > 0, "rope_parameters.\(kind.rawValue).rope_theta", "must be positive")
         }
-        _ = try GeluApproximationName.parse(hiddenActivation, field: json.field("hidden_activation"))
+        _ = try GeluApproximationName.parse(hiddenActivation, field: fields.field("hidden_activation"))
     }
 }

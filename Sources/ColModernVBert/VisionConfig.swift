@@ -1,3 +1,5 @@
+import CheckpointConfig
+
 /// SigLIP vision tower settings (`vision_config`, model_type "siglip_vision_model"), with
 /// transformers' SiglipVisionConfig defaults for absent fields.
 public struct VisionConfig: Sendable, Equatable {
@@ -19,23 +21,30 @@ public struct VisionConfig: Sendable, Equatable {
 
     public init() {}
 
-    init(json: ConfigJSON) throws {
-        if let type = try json.optionalString("model_type"), type != "siglip_vision_model" {
-            throw ColModernVBertError.unsupportedModelType(
-                field: json.field("model_type"), found: type, expected: ["siglip_vision_model"])
+    /// Vision model types accepted under `vlm_config` (colpali-engine wrote its own names there).
+    static let legacyModelTypes = ["siglip_vision_model", "modernvbert_vision", "vbert"]
+
+    /// Reads `vision_config`; `fields` gives its path for errors. `legacyNames` (a nested
+    /// `vlm_config`) also accepts colpali-engine's model types; `embed_dim` is accepted anywhere.
+    init(file: VisionConfigFile, fields: ConfigFields, legacyNames: Bool) throws {
+        let accepted = legacyNames ? Self.legacyModelTypes : ["siglip_vision_model"]
+        if let type = file.modelType, !accepted.contains(type) {
+            throw ColModernVBertError.unsupportedModelType(field: fields.field("model_type"), found: type, expected: accepted)
         }
-        hiddenSize = try json.int("hidden_size", default: hiddenSize)
-        intermediateSize = try json.int("intermediate_size", default: intermediateSize)
-        numHiddenLayers = try json.int("num_hidden_layers", default: numHiddenLayers)
-        numAttentionHeads = try json.int("num_attention_heads", default: numAttentionHeads)
-        numChannels = try json.int("num_channels", default: numChannels)
-        imageSize = try json.squareSize("image_size", default: imageSize)
-        patchSize = try json.squareSize("patch_size", default: patchSize)
-        hiddenAct = try json.string("hidden_act", default: hiddenAct)
-        layerNormEps = try json.double("layer_norm_eps", default: layerNormEps)
+        hiddenSize =
+            try ConfigFields.reconcile(
+                file.hiddenSize, fields.field("hidden_size"), legacy: file.embedDim, fields.field("embed_dim")) ?? hiddenSize
+        intermediateSize = file.intermediateSize ?? intermediateSize
+        numHiddenLayers = file.numHiddenLayers ?? numHiddenLayers
+        numAttentionHeads = file.numAttentionHeads ?? numAttentionHeads
+        numChannels = file.numChannels ?? numChannels
+        imageSize = try Self.square(file.imageSize, fields.field("image_size")) ?? imageSize
+        patchSize = try Self.square(file.patchSize, fields.field("patch_size")) ?? patchSize
+        hiddenAct = file.hiddenAct ?? hiddenAct
+        layerNormEps = file.layerNormEps ?? layerNormEps
 
         func require(_ condition: Bool, _ key: String, _ reason: String) throws {
-            if !condition { throw ColModernVBertError.invalidConfig(field: json.field(key), reason: reason) }
+            try fields.require(condition, key, reason)
         }
         try require(hiddenSize > 0, "hidden_size", "must be positive")
         try require(intermediateSize > 0, "intermediate_size", "must be positive")
@@ -48,6 +57,14 @@ public struct VisionConfig: Sendable, Equatable {
             patchSize > 0 && imageSize >= patchSize && imageSize % patchSize == 0, "patch_size",
             "image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
         try require(layerNormEps > 0, "layer_norm_eps", "must be positive")
-        _ = try GeluApproximationName.parse(hiddenAct, field: json.field("hidden_act"))
+        _ = try GeluApproximationName.parse(hiddenAct, field: fields.field("hidden_act"))
+    }
+
+    private static func square(_ size: SizeField?, _ field: String) throws -> Int? {
+        guard let size else { return nil }
+        guard size.height == size.width else {
+            throw ColModernVBertError.unsupportedConfig(field: field, value: "[\(size.height), \(size.width)] (non-square)")
+        }
+        return size.height
     }
 }

@@ -31,7 +31,7 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         let processor = try Processor(checkpointDirectory: directory)
         let imageConfig = try Idefics3ProcessorConfig.load(directory: directory)
         guard let imageProcessor = Idefics3ImageProcessor(config: imageConfig, maxThreads: 1) else {
-            throw InputError("image processor configuration in \(directory.path) is not usable")
+            throw ModelEngineError.inconsistentCheckpoint("image processor configuration in \(directory.path) is not usable")
         }
         guard processor.imageTokenID == model.imageTokenId, processor.configuration.imageSeqLen == model.imageSeqLen else {
             throw ModelEngineError.inconsistentCheckpoint(
@@ -68,9 +68,9 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
             do {
                 return try processor.queryIDs(query)
             } catch let error as ProcessingError {
-                throw InputError(Self.describe(error, item: "query \(index)"))
+                throw Self.classify(error, item: "query \(index)")
             } catch let error as TokenizerError {
-                throw InputError("query \(index): \(error)")
+                throw Self.classify(error, item: "query \(index)")
             }
         }
         return try queryBatcher.run(sequences)
@@ -92,7 +92,7 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
             do {
                 prompt = try processor.imagePrompt(grid)
             } catch let error as TokenizerError {
-                throw InputError("image \(index): \(error)")
+                throw Self.classify(error, item: "image \(index)")
             }
             let tiles = try processed.pixelValues.withUnsafeBytes { bytes in
                 try Tensor(bytes: bytes, shape: processed.shape, dtype: .float32)
@@ -118,14 +118,25 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         }
     }
 
-    private static func describe(_ error: ProcessingError, item: String) -> String {
+    /// Only a too-long input is the client's fault (400); any other tokenizer failure (an unknown or
+    /// missing special token) is the checkpoint's, and must not be answered as bad input.
+    static func classify(_ error: TokenizerError, item: String) -> any Error {
+        if case .sequenceTooLong = error { return InputError("\(item): \(error)") }
+        return ModelEngineError.inconsistentCheckpoint("\(item): \(error)")
+    }
+
+    /// A query with `<image>` or an empty batch is the client's fault; a configuration or
+    /// vocabulary problem is the checkpoint's.
+    static func classify(_ error: ProcessingError, item: String) -> any Error {
         switch error {
-        case .imageTokenInQuery: "\(item) contains the reserved text <image>"
-        default: "\(item): \(error)"
+        case .imageTokenInQuery: InputError("\(item) contains the reserved text <image>")
+        case .noInputs, .invalidGrid: InputError("\(item): \(error)")
+        case .invalidConfiguration, .missingToken: ModelEngineError.inconsistentCheckpoint("\(item): \(error)")
         }
     }
 }
 
+/// The checkpoint cannot be served: a load-time failure, never the client's (`InputError`).
 public enum ModelEngineError: Error, CustomStringConvertible {
     case inconsistentCheckpoint(String)
 

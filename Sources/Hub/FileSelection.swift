@@ -43,6 +43,10 @@ public struct FileSelection: Sendable, Equatable {
 
     /// Files to fetch given the repository's file list (shards come later, from the index).
     func plan(available: Set<String>, repo: String, revision: String) throws(HubError) -> (files: [String], weights: Weights) {
+        // An adapter repository (ModernVBERT/colmodernvbert) lacks config.json and the weights: say what it is.
+        if available.contains("adapter_config.json"), !available.contains(singleWeights), !available.contains(weightsIndex) {
+            throw .adapterRepository(repo: repo, revision: revision)
+        }
         var files: [String] = []
         for file in required {
             guard available.contains(file) else { throw .fileNotFound(repo: repo, revision: revision, file: file) }

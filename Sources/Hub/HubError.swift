@@ -16,6 +16,8 @@ public enum HubError: Error, Sendable, Equatable {
     case revisionNotFound(repo: String, revision: String)
     /// A file the model needs is missing from the repository at that revision.
     case fileNotFound(repo: String, revision: String, file: String)
+    /// The repository holds a PEFT adapter (`adapter_config.json`) and no merged weights.
+    case adapterRepository(repo: String, revision: String)
     /// HTTP 401/403: private or gated repository, missing or insufficient token.
     case accessDenied(repo: String, status: Int, gated: Bool, hadToken: Bool, endpoint: String)
     /// Any other HTTP failure that survived the retries.
@@ -44,6 +46,10 @@ extension HubError: CustomStringConvertible, LocalizedError {
         case .invalidModelID(let id, let reason):
             return "Invalid model id '\(id)': \(reason). Use 'organization/name' for a hub repository "
                 + "or an existing local directory."
+        case .adapterRepository(let repo, let revision):
+            return "'\(repo)' at '\(revision)' is a LoRA adapter repository (adapter_config.json, "
+                + "adapter_model.safetensors), not a merged checkpoint. This service loads merged weights only: "
+                + "set COLPALI_MODEL_ID=ModernVBERT/colmodernvbert-merged."
         case .localDirectoryNotFound(let path):
             return "Model directory '\(path)' does not exist. Point the model id at a folder with config.json "
                 + "and the weights, or use a hub repository id such as 'organization/name'."

@@ -1,3 +1,4 @@
+import CheckpointConfig
 import Foundation
 
 /// Prompt settings of a ColModernVBert checkpoint: what `processor_config.json` and the text
@@ -31,46 +32,36 @@ public struct ProcessorConfiguration: Sendable, Equatable {
 
     /// Reads a checkpoint directory: `processor_config.json` (image_seq_len,
     /// visual_prompt_prefix, query_prefix; all optional, as the reference's defaults apply)
-    /// and `config.json` (`text_config.max_position_embeddings`), each only if present.
+    /// and `config.json` (the text tower's `max_position_embeddings`), each only if present.
     public init(directory: URL) throws {
         self.init()
-        if let processor = try Self.object(directory.appendingPathComponent("processor_config.json")) {
-            if let value = processor["image_seq_len"] {
-                guard let length = value as? Int, length > 0 else {
+        if let processor = try Self.read(ProcessorConfigFile.self, directory) {
+            if let length = processor.imageSeqLen {
+                guard length > 0 else {
                     throw ProcessingError.invalidConfiguration(
-                        file: "processor_config.json", reason: "image_seq_len must be a positive integer")
+                        file: ProcessorConfigFile.fileName, reason: "image_seq_len must be a positive integer")
                 }
                 imageSeqLen = length
             }
             // The reference treats an empty or null prefix as "use the default".
-            if let prefix = processor["visual_prompt_prefix"] as? String, !prefix.isEmpty {
+            if let prefix = processor.visualPromptPrefix, !prefix.isEmpty {
                 visualPromptPrefix = prefix
             }
-            if let prefix = processor["query_prefix"] as? String {
+            if let prefix = processor.queryPrefix {
                 queryPrefix = prefix
             }
         }
-        if let config = try Self.object(directory.appendingPathComponent("config.json")) {
-            let text = config["text_config"] as? [String: Any] ?? config
-            if let limit = text["max_position_embeddings"] as? Int, limit > 0 {
-                maxSequenceLength = limit
-            }
+        if let config = try Self.read(ModelConfigFile.self, directory), let limit = config.textMaxPositionEmbeddings, limit > 0 {
+            maxSequenceLength = limit
         }
     }
 
-    private static func object(_ url: URL) throws -> [String: Any]? {
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let name = url.lastPathComponent
+    private static func read<T: Decodable & CheckpointFile>(_ type: T.Type, _ directory: URL) throws -> T? {
         do {
-            let data = try Data(contentsOf: url)
-            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ProcessingError.invalidConfiguration(file: name, reason: "top level is not an object")
-            }
-            return object
-        } catch let error as ProcessingError {
-            throw error
+            return try ConfigFile.load(T.self, named: T.fileName, in: directory)
         } catch {
-            throw ProcessingError.invalidConfiguration(file: name, reason: error.localizedDescription)
+            throw ProcessingError.invalidConfiguration(
+                file: T.fileName, reason: error.field.map { "\($0): \(error.reason)" } ?? error.reason)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CheckpointConfig
 import Foundation
 
 /// The parts of transformers' `tokenizer_config.json` that change ids: the pad token and the
@@ -25,44 +26,43 @@ public struct TokenizerConfig: Sendable, Equatable {
         self.addedTokens = addedTokens
     }
 
-    /// Parses `tokenizer_config.json`. Missing keys take transformers' defaults
-    /// (no pad token, right padding, no length limit).
+    /// Parses `tokenizer_config.json` (`TokenizerConfigFile`). Missing keys take transformers'
+    /// defaults (no pad token, right padding, no length limit).
     public init(json data: Data) throws {
-        let root = try JSONObject(data: data, file: "tokenizer_config.json")
+        let name = TokenizerConfigFile.fileName
+        let file: TokenizerConfigFile
+        do {
+            file = try ConfigFile.decode(TokenizerConfigFile.self, from: data, file: name)
+        } catch {
+            throw TokenizerError.invalidJSON(file: name, reason: error.field.map { "\($0): \(error.reason)" } ?? error.reason)
+        }
+        try self.init(file: file)
+    }
+
+    /// The settings of a decoded `tokenizer_config.json`.
+    public init(file: TokenizerConfigFile) throws {
+        let name = TokenizerConfigFile.fileName
         self.init()
-        padToken = Self.tokenContent(root.values["pad_token"])
-        if let side = try root.optionalString("padding_side") {
+        padToken = file.padToken?.content
+        if let side = file.paddingSide {
             guard let parsed = PaddingSide(rawValue: side) else {
-                throw TokenizerError.invalidJSON(file: "tokenizer_config.json", reason: "padding_side: \(side) is neither left nor right")
+                throw TokenizerError.invalidJSON(file: name, reason: "padding_side: \(side) is neither left nor right")
             }
             paddingSide = parsed
         }
-        if let limit = root.values["model_max_length"] as? Int, limit >= 1, limit < 1 << 40 {
-            modelMaxLength = limit
-        } else if let limit = root.values["model_max_length"] as? Double, limit >= 1, limit < 1e12 {
+        // transformers writes ~1e30 for "no limit".
+        if let limit = file.modelMaxLength, limit >= 1, limit < 1e12 {
             modelMaxLength = Int(limit)
         }
-        if let decoder = try root.optionalObject("added_tokens_decoder") {
-            addedTokens = try decoder.values.keys.sorted().map { key in
-                guard let id = Int(key) else {
-                    throw TokenizerError.invalidJSON(file: "tokenizer_config.json", reason: "added_tokens_decoder key \(key) is not an id")
+        if let decoder = file.addedTokensDecoder {
+            addedTokens = try decoder.keys.sorted().map { key in
+                guard let id = Int(key), let entry = decoder[key] else {
+                    throw TokenizerError.invalidJSON(file: name, reason: "added_tokens_decoder key \(key) is not an id")
                 }
-                let entry = try decoder.object(key)
                 return AddedToken(
-                    id: id, content: try entry.string("content"),
-                    singleWord: try entry.bool("single_word", default: false),
-                    lstrip: try entry.bool("lstrip", default: false),
-                    rstrip: try entry.bool("rstrip", default: false),
-                    normalized: try entry.bool("normalized", default: true),
-                    special: try entry.bool("special", default: false))
+                    id: id, content: entry.content, singleWord: entry.singleWord ?? false, lstrip: entry.lstrip ?? false,
+                    rstrip: entry.rstrip ?? false, normalized: entry.normalized ?? true, special: entry.special ?? false)
             }
         }
-    }
-
-    /// A token given either as a string or as a serialized AddedToken object.
-    private static func tokenContent(_ value: Any?) -> String? {
-        if let string = value as? String { return string }
-        if let object = value as? [String: Any] { return object["content"] as? String }
-        return nil
     }
 }

@@ -157,3 +157,107 @@ import Testing
         #expect(throws: ColModernVBertError.self) { try ModelConfig.parse(Data("[1, 2]".utf8)) }
     }
 }
+
+/// colpali-engine's legacy config.json keys, and their conflicts with the keys that replaced them.
+@Suite struct LegacyConfigTests {
+    static func nested(_ vlm: String, top: String = "") throws -> ModelConfig {
+        try ModelConfig.parse(Data(#"{"model_type": "colmodernvbert", \#(top) "vlm_config": {\#(vlm)}}"#.utf8))
+    }
+
+    @Test func legacyKeysAreRead() throws {
+        let config = try Self.nested(
+            #"""
+            "model_type": "modernvbert", "image_token_id": 5, "additional_vocab_size": 40, "scale_factor": 2, "max_position_embeddings": 512,
+            "text_config": {"model_type": "vbert", "vocab_size": 100, "hidden_size": 64, "num_attention_heads": 4,
+                            "global_rope_theta": 1000.0, "local_rope_theta": 50.0, "global_attn_every_n_layers": 2,
+                            "num_hidden_layers": 4},
+            "vision_config": {"model_type": "modernvbert_vision", "embed_dim": 48, "num_attention_heads": 4, "image_size": 64}
+            """#)
+        #expect(config.text.vocabSize == 140)
+        #expect(config.text.maxPositionEmbeddings == 512)
+        #expect(config.text.ropeTheta == [.full: 1000, .sliding: 50])
+        #expect(config.text.layerTypes == [.full, .sliding, .full, .sliding])
+        #expect(config.vision.hiddenSize == 48)
+        #expect(config.pixelShuffleFactor == 2)
+        #expect(config.embeddingDim == 128)
+    }
+
+    @Test(arguments: [
+        (#""scale_factor": 2, "pixel_shuffle_factor": 4"#, ["vlm_config.pixel_shuffle_factor", "vlm_config.scale_factor"]),
+        (
+            #""vision_config": {"embed_dim": 48, "hidden_size": 64}"#,
+            ["vlm_config.vision_config.hidden_size", "vlm_config.vision_config.embed_dim"]
+        ),
+        (#""hidden_size": 64, "text_config": {"hidden_size": 96}"#, ["vlm_config.text_config.hidden_size", "vlm_config.hidden_size"]),
+        (#""vocab_size": 64, "text_config": {"vocab_size": 96}"#, ["vlm_config.text_config.vocab_size", "vlm_config.vocab_size"]),
+        (
+            #""max_position_embeddings": 64, "text_config": {"max_position_embeddings": 96}"#,
+            ["vlm_config.text_config.max_position_embeddings", "vlm_config.max_position_embeddings"]
+        ),
+        (
+            #""text_config": {"global_rope_theta": 10.0, "rope_parameters": {"full_attention": {"rope_theta": 20.0}}}"#,
+            ["vlm_config.text_config.rope_parameters.full_attention.rope_theta", "vlm_config.text_config.global_rope_theta"]
+        ),
+        (
+            #""text_config": {"num_hidden_layers": 2, "global_attn_every_n_layers": 1, "layer_types": ["full_attention", "sliding_attention"]}"#,
+            ["vlm_config.text_config.layer_types", "vlm_config.text_config.global_attn_every_n_layers"]
+        ),
+    ])
+    func conflictingLegacyAndNewKeysNameBoth(vlm: String, fields: [String]) throws {
+        do {
+            _ = try Self.nested(#""model_type": "modernvbert", "image_token_id": 5, \#(vlm)"#)
+            Issue.record("accepted \(vlm)")
+        } catch let ColModernVBertError.conflictingConfig(found, _) {
+            #expect(found == fields)
+        }
+        let message = "\(ColModernVBertError.conflictingConfig(fields: fields, values: ["1", "2"]))"
+        #expect(fields.allSatisfy { message.contains($0) })
+    }
+
+    @Test func agreeingLegacyAndNewKeysAreAccepted() throws {
+        let config = try Self.nested(
+            #""model_type": "modernvbert", "image_token_id": 5, "scale_factor": 2, "pixel_shuffle_factor": 2, "vision_config": {"embed_dim": 64, "hidden_size": 64, "num_attention_heads": 4}"#
+        )
+        #expect(config.pixelShuffleFactor == 2 && config.vision.hiddenSize == 64)
+    }
+
+    @Test func legacyModelTypesOnlyUnderVlmConfig() throws {
+        #expect(
+            throws: ColModernVBertError.unsupportedModelType(
+                field: "vlm_config.text_config.model_type", found: "llama", expected: TextConfig.legacyModelTypes)
+        ) {
+            try Self.nested(#""text_config": {"model_type": "llama"}"#)
+        }
+        #expect(
+            throws: ColModernVBertError.unsupportedModelType(
+                field: "vlm_config.model_type", found: "idefics3", expected: ModelConfig.vlmModelTypes)
+        ) {
+            try Self.nested(#""model_type": "idefics3""#)
+        }
+        #expect(throws: Never.self) {
+            try Self.nested(
+                #""image_token_id": 5, "pixel_shuffle_factor": 2, "text_config": {"model_type": "modernvbert_text"}, "vision_config": {"model_type": "vbert"}"#
+            )
+        }
+    }
+
+    @Test func decodingErrorsNameTheFieldPath() throws {
+        #expect(throws: ColModernVBertError.invalidConfig(field: "text_config.layer_types[1]", reason: "expected a string")) {
+            try ModelConfig.parse(Data(#"{"model_type": "modernvbert", "text_config": {"layer_types": ["full_attention", 3]}}"#.utf8))
+        }
+        #expect(throws: ColModernVBertError.invalidConfig(field: "vlm_config.vision_config.embed_dim", reason: "expected an integer")) {
+            try Self.nested(#""vision_config": {"embed_dim": "wide"}"#)
+        }
+    }
+
+    @Test func decimalsAreDecodedExactly() throws {
+        // The digits of 1e-5 and 1e-6 written by Python, and a theta with 17 significant digits.
+        let config = try ModelConfig.parse(
+            Data(
+                #"{"model_type": "modernvbert", "image_token_id": 5, "pixel_shuffle_factor": 2, "text_config": {"norm_eps": 1e-05, "global_rope_theta": 0.00392156862745098}, "vision_config": {"layer_norm_eps": 9.999999974752427e-07}}"#
+                    .utf8))
+        #expect(config.text.normEps.bitPattern == Double("1e-05")!.bitPattern)
+        #expect(config.text.ropeTheta[.full]!.bitPattern == Double("0.00392156862745098")!.bitPattern)
+        #expect(config.vision.layerNormEps.bitPattern == Double("9.999999974752427e-07")!.bitPattern)
+    }
+}

@@ -54,6 +54,41 @@ import Testing
         #expect(throws: ImageProcessorConfigError.self) { try Idefics3ProcessorConfig(json: Data("[1]".utf8)) }
     }
 
+    /// Mean, std and rescale factor decode to the float32 values Python gets from the same text
+    /// (`np.float32(float(text))`; bit patterns printed by the reference venv), so that normalised
+    /// pixels can be bit-equal.
+    @Test func decimalsReproducePythonsFloat32Values() throws {
+        let config = try Idefics3ProcessorConfig(
+            json: Data(
+                #"{"image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711], "rescale_factor": 0.00392156862745098}"#
+                    .utf8))
+        let python: [UInt32] = [0x3ef6_813a, 0x3eea_685e, 0x3ed1_00ff, 0x3e89_89d0, 0x3e85_c974, 0x3e8d_32a8, 0x3b80_8081]
+        let ours = (config.imageMean + config.imageStd + [config.rescaleFactor]).map { Float($0).bitPattern }
+        #expect(ours == python)
+        // And the doubles themselves, as Python's float() reads the text.
+        #expect(config.rescaleFactor.bitPattern == 0x3f70_1010_1010_1010)
+        #expect(config.imageMean[0].bitPattern == 0x3fde_d027_34cd_3c33)
+    }
+
+    @Test func nestedFieldErrorsNameTheirPath() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("imaging-nested-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(#"{"image_processor": {"do_pad": "no"}, "image_seq_len": 4}"#.utf8)
+            .write(to: folder.appendingPathComponent("processor_config.json"))
+        do {
+            _ = try Idefics3ProcessorConfig.load(directory: folder)
+            Issue.record("accepted a string do_pad")
+        } catch {
+            guard case .invalid(let field, let reason) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(field == "image_processor.do_pad")
+            #expect(reason.hasPrefix("processor_config.json"))
+        }
+    }
+
     @Test func defaultsAreTransformersIdefics3Defaults() throws {
         let config = try Idefics3ProcessorConfig(json: Data("{}".utf8))
         #expect(config.longestEdge == 1456 && config.tileSize == 364 && config.doImageSplitting)

@@ -1,3 +1,4 @@
+import CheckpointConfig
 import Foundation
 
 /// The image-processor settings of an Idefics3-style checkpoint (ModernVBert,
@@ -51,130 +52,95 @@ public struct Idefics3ProcessorConfig: Sendable, Equatable {
     /// `image_processor` object of `processor_config.json`; `image_seq_len` comes
     /// from `processor_config.json` either way.
     public static func load(directory: URL) throws(ImageProcessorConfigError) -> Idefics3ProcessorConfig {
-        let processor = try readObject(directory.appendingPathComponent("processor_config.json"))
+        let processor = try read(ProcessorConfigFile.self, ProcessorConfigFile.fileName, directory)
         var config: Idefics3ProcessorConfig
-        if let preprocessor = try readObject(directory.appendingPathComponent("preprocessor_config.json")) {
-            config = try Idefics3ProcessorConfig(object: preprocessor)
-        } else if case .object(let nested)? = processor?["image_processor"] {
-            config = try Idefics3ProcessorConfig(object: nested)
+        if let preprocessor = try read(PreprocessorConfigFile.self, PreprocessorConfigFile.fileName, directory) {
+            config = try Idefics3ProcessorConfig(file: preprocessor)
+        } else if let nested = processor?.imageProcessor {
+            config = try Idefics3ProcessorConfig(file: nested, path: "image_processor.")
         } else {
             throw .missingFile(
                 "neither preprocessor_config.json nor processor_config.json with image_processor in \(directory.path)")
         }
-        if let length = processor?["image_seq_len"] {
-            config.imageSeqLen = try positiveInteger(length, field: "image_seq_len")
+        if let length = processor?.imageSeqLen {
+            guard length > 0 else { throw .invalid(field: "image_seq_len", reason: "not a positive integer") }
+            config.imageSeqLen = length
         }
         return config
     }
 
     /// Parses one image-processor JSON object (flat keys as in `preprocessor_config.json`).
     public init(json: Data) throws(ImageProcessorConfigError) {
-        try self.init(object: try Self.object(from: json, name: "config"))
+        let file: PreprocessorConfigFile
+        do {
+            file = try ConfigFile.decode(PreprocessorConfigFile.self, from: json, file: "config")
+        } catch {
+            throw ImageProcessorConfigError(error)
+        }
+        try self.init(file: file)
     }
 
-    init(object: [String: JSONValue]) throws(ImageProcessorConfigError) {
+    /// The settings of a decoded image-processor object, with transformers' Idefics3 defaults for
+    /// absent keys. `path` prefixes field names in errors (`image_processor.` when nested).
+    public init(file: PreprocessorConfigFile, path: String = "") throws(ImageProcessorConfigError) {
         self.init()
-        doResize = try Self.flag(object, "do_resize", default: doResize)
-        doImageSplitting = try Self.flag(object, "do_image_splitting", default: doImageSplitting)
-        doRescale = try Self.flag(object, "do_rescale", default: doRescale)
-        doNormalize = try Self.flag(object, "do_normalize", default: doNormalize)
-        doPad = try Self.flag(object, "do_pad", default: doPad)
-        if try !Self.flag(object, "do_convert_rgb", default: true) {
-            throw .invalid(field: "do_convert_rgb", reason: "only RGB conversion is supported")
+        func field(_ key: String) -> String { path + key }
+        doResize = file.doResize ?? doResize
+        doImageSplitting = file.doImageSplitting ?? doImageSplitting
+        doRescale = file.doRescale ?? doRescale
+        doNormalize = file.doNormalize ?? doNormalize
+        doPad = file.doPad ?? doPad
+        if file.doConvertRGB == false {
+            throw .invalid(field: field("do_convert_rgb"), reason: "only RGB conversion is supported")
         }
-        if let size = object["size"] {
-            longestEdge = try Self.longestEdge(size, field: "size")
+        if let size = file.size {
+            longestEdge = try Self.longestEdge(size, field: field("size"))
         }
-        if let size = object["max_image_size"] {
-            tileSize = try Self.longestEdge(size, field: "max_image_size")
+        if let size = file.maxImageSize {
+            tileSize = try Self.longestEdge(size, field: field("max_image_size"))
         }
-        if let value = object["resample"] {
-            let code = try Self.positiveInteger(value, field: "resample", allowZero: true)
+        if let code = file.resample {
             guard let filter = ResampleFilter(pillowResample: code) else {
-                throw .invalid(field: "resample", reason: "filter \(code) is not implemented (only 1 = LANCZOS)")
+                throw .invalid(field: field("resample"), reason: "filter \(code) is not implemented (only 1 = LANCZOS)")
             }
             resample = filter
         }
-        if let value = object["rescale_factor"] {
-            guard case .number(let factor) = value, factor.isFinite else {
-                throw .invalid(field: "rescale_factor", reason: "not a number")
-            }
+        if let factor = file.rescaleFactor {
+            guard factor.isFinite else { throw .invalid(field: field("rescale_factor"), reason: "not a number") }
             rescaleFactor = factor
         }
-        if let value = object["image_mean"] {
-            imageMean = try Self.triple(value, field: "image_mean")
+        if let mean = file.imageMean {
+            imageMean = try Self.triple(mean, field: field("image_mean"))
         }
-        if let value = object["image_std"] {
-            imageStd = try Self.triple(value, field: "image_std")
-            if imageStd.contains(0) { throw .invalid(field: "image_std", reason: "zero standard deviation") }
+        if let std = file.imageStd {
+            imageStd = try Self.triple(std, field: field("image_std"))
+            if imageStd.contains(0) { throw .invalid(field: field("image_std"), reason: "zero standard deviation") }
         }
     }
 
-    private static func object(from data: Data, name: String) throws(ImageProcessorConfigError) -> [String: JSONValue] {
-        let parsed: JSONValue
+    /// The decoded file `name` of `directory`, or nil when there is no such file.
+    private static func read<T: Decodable>(_ type: T.Type, _ name: String, _ directory: URL) throws(ImageProcessorConfigError) -> T? {
         do {
-            parsed = try JSONValue.parse(data)
+            return try ConfigFile.load(T.self, named: name, in: directory)
         } catch {
-            throw .invalidJSON("\(name): \(error)")
-        }
-        guard case .object(let object) = parsed else { throw .invalidJSON("\(name): top level is not an object") }
-        return object
-    }
-
-    /// The JSON object in `url`, or nil when there is no such file.
-    private static func readObject(_ url: URL) throws(ImageProcessorConfigError) -> [String: JSONValue]? {
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw .invalidJSON("\(url.lastPathComponent): \(error.localizedDescription)")
-        }
-        return try object(from: data, name: url.lastPathComponent)
-    }
-
-    private static func flag(_ object: [String: JSONValue], _ key: String, default value: Bool)
-        throws(ImageProcessorConfigError) -> Bool
-    {
-        switch object[key] {
-        case nil, .null?: return value
-        case .bool(let flag)?: return flag
-        default: throw .invalid(field: key, reason: "not a boolean")
+            throw ImageProcessorConfigError(error)
         }
     }
 
-    private static func longestEdge(_ value: JSONValue, field: String) throws(ImageProcessorConfigError) -> Int {
-        guard case .object(let object) = value, let edge = object["longest_edge"] else {
+    private static func longestEdge(_ value: LongestEdgeField, field: String) throws(ImageProcessorConfigError) -> Int {
+        guard let edge = value.longestEdge, value.otherKeys.isEmpty else {
             throw .invalid(field: field, reason: "only {\"longest_edge\": N} is supported")
         }
-        return try positiveInteger(edge, field: "\(field).longest_edge")
+        guard edge > 0 else { throw .invalid(field: "\(field).longest_edge", reason: "not a positive integer") }
+        return edge
     }
 
-    private static func positiveInteger(_ value: JSONValue, field: String, allowZero: Bool = false)
-        throws(ImageProcessorConfigError) -> Int
-    {
-        guard case .number(let number) = value, let integer = Int(exactly: number), integer > 0 || (allowZero && integer == 0)
-        else {
-            throw .invalid(field: field, reason: "not a positive integer")
-        }
-        return integer
-    }
-
-    private static func triple(_ value: JSONValue, field: String) throws(ImageProcessorConfigError) -> [Double] {
-        if case .number(let number) = value, number.isFinite {
-            return Array(repeating: number, count: 3)
-        }
-        guard case .array(let list) = value, list.count == 3 else {
+    private static func triple(_ value: NumberList, field: String) throws(ImageProcessorConfigError) -> [Double] {
+        let values = value.isScalar ? Array(repeating: value.values[0], count: 3) : value.values
+        guard values.count == 3, values.allSatisfy(\.isFinite) else {
             throw .invalid(field: field, reason: "expected 3 numbers")
         }
-        var result: [Double] = []
-        for item in list {
-            guard case .number(let number) = item, number.isFinite else {
-                throw .invalid(field: field, reason: "expected 3 numbers")
-            }
-            result.append(number)
-        }
-        return result
+        return values
     }
 }
 
@@ -189,6 +155,17 @@ public enum ImageProcessorConfigError: Error, Equatable, Sendable, CustomStringC
         case .missingFile(let what): return "image processor config not found: \(what)"
         case .invalidJSON(let reason): return "image processor config is not valid JSON: \(reason)"
         case .invalid(let field, let reason): return "image processor config field \(field): \(reason)"
+        }
+    }
+}
+
+extension ImageProcessorConfigError {
+    /// A decoding failure of processor_config.json / preprocessor_config.json.
+    init(_ error: ConfigFileError) {
+        if let field = error.field {
+            self = .invalid(field: field, reason: "\(error.file): \(error.reason)")
+        } else {
+            self = .invalidJSON("\(error.file): \(error.reason)")
         }
     }
 }
