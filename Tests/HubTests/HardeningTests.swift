@@ -239,6 +239,9 @@ import Testing
         try RepoFixture.single(at: decoy, weightBytes: 1000)
         let refs = scenario.repoFolder("test/tiny").appendingPathComponent("refs")
         try FileManager.default.createDirectory(at: refs, withIntermediateDirectories: true)
+        // An earlier snapshot's folder, which the kernel needs to resolve "snapshots/..".
+        let snapshots = scenario.repoFolder("test/tiny").appendingPathComponent("snapshots")
+        try FileManager.default.createDirectory(at: snapshots, withIntermediateDirectories: true)
         let ref = refs.appendingPathComponent("main")
         try Data("../../../decoy".utf8).write(to: ref)
 
