@@ -16,7 +16,10 @@ import Foundation
 ///     <cache>/.locks/models--ORG--NAME/<etag>.lock
 ///
 /// Python tools and this client read and write the same tree, so either can reuse
-/// what the other downloaded.
+/// what the other downloaded. Symbolic links belong in `snapshots/` only: the files the
+/// client opens itself (partial downloads, refs, locks, temporaries) are opened with
+/// `O_NOFOLLOW`, a blob that is a link is not trusted (it is downloaded and replaced),
+/// and a ref must hold a commit hash before it becomes a path.
 public struct RepoCache: Sendable {
     public let cacheDirectory: URL
     public let repo: RepoID
