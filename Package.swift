@@ -71,11 +71,17 @@ var targets: [Target] = [
     // The ColModernVBert model (ModernBERT + SigLIP + connector + projection) over Torch.
     .target(name: "ColModernVBert", dependencies: ["Torch", "SafeTensors", "CheckpointConfig"], swiftSettings: swiftSettings),
 
-    // libcurl shim (curl_easy_setopt is variadic and cannot be called from Swift), plus
-    // SHA-256 from OpenSSL's libcrypto (already a dependency of Debian's libcurl) for LFS checks.
-    .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]),
+    // libcurl shim (curl_easy_setopt is variadic and cannot be called from Swift).
+    .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+    // SHA-256 (LFS blobs) and SHA-1 (git blob ids) from OpenSSL's libcrypto, already a
+    // dependency of Debian's libcurl: no build time, unlike swift-crypto's BoringSSL.
+    .target(name: "CCrypto", linkerSettings: [.linkedLibrary("crypto")]),
     // Hugging Face hub download into the huggingface_hub cache layout.
-    .target(name: "Hub", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+    .target(
+        name: "Hub",
+        dependencies: ["CCurl", "CCrypto", .product(name: "Logging", package: "swift-log")],
+        swiftSettings: swiftSettings
+    ),
 
     // libfcgi (fcgiapp.h).
     .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
@@ -113,7 +119,8 @@ var targets: [Target] = [
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
     .testTarget(name: "ProcessingTests", dependencies: ["Processing"], swiftSettings: swiftSettings),
     .testTarget(name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch", "SafeTensors"], swiftSettings: swiftSettings),
-    .testTarget(name: "HubTests", dependencies: ["Hub"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "HubTests", dependencies: ["Hub", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
     // Spawning, polling and cleaning up helper processes, for the suites that drive real ones.
     .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport", swiftSettings: swiftSettings),

@@ -17,9 +17,14 @@ wrong one; its model-info call is public, as on the real hub).
 
 Fault injection per file (config "faults"): fail_times (first N CDN GETs answer
 fail_status, default 503), drop_after (the first drop_times CDN GETs send only that
-many body bytes and then close the connection), corrupt (one byte flipped),
-advertise_size (X-Linked-Size lies), throttle (bytes/s on the CDN). "api_fail_times"
-makes the first N model-info calls answer 503.
+many body bytes and then close the connection), corrupt (one byte flipped, on the CDN
+for LFS files and on the hub for the others), advertise_size (X-Linked-Size lies),
+throttle (bytes/s on the CDN). Hostile servers: location (the LFS redirect's Location,
+any scheme), cdn_redirect (the CDN answers its GETs with a 302 to this Location),
+hide_size (no X-Linked-Size on the LFS redirect), no_length (the CDN sends no
+Content-Length and ends the body by closing the connection), extra_bytes (the CDN
+appends that many bytes, counted in its Content-Length). "api_fail_times" makes the
+first N model-info calls answer 503.
 
 Usage: mock_hub.py CONFIG.json  -> prints {"hub": PORT, "cdn": PORT, "commits": {repo: sha},
 "etags": {repo: {file: blob name}}} on one line,
@@ -178,14 +183,19 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def send_bytes(self, data, status, headers, head, drop_after=None, throttle=None):
-        """Send data (already range-sliced); optionally cut the connection after drop_after bytes."""
+    def send_bytes(self, data, status, headers, head, drop_after=None, throttle=None, no_length=False):
+        """Send data (already range-sliced); optionally cut the connection after drop_after bytes,
+        or (no_length) announce no length and end the body by closing the connection."""
         limit = len(data) if drop_after is None else min(drop_after, len(data))
         self.record(status, 0 if head else limit)
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, str(value))
-        self.send_header("Content-Length", str(len(data)))
+        if no_length:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if head:
             return
@@ -274,11 +284,15 @@ class Handler(BaseHTTPRequestHandler):
             size = fault.get("advertise_size", len(data))
             location = f"http://127.0.0.1:{self.state.cdn_port}/cdn/{quote(repo.id)}/{sha}?expires=9999999999&sig=mock"
             headers = {
-                "Location": location, "X-Repo-Commit": commit, "X-Linked-Etag": f'"{sha}"',
+                "Location": fault.get("location", location), "X-Repo-Commit": commit, "X-Linked-Etag": f'"{sha}"',
                 "X-Linked-Size": size, "ETag": f'"{sha}"',
             }
+            if fault.get("hide_size"):
+                del headers["X-Linked-Size"]
             return self.reply(302, headers, head=head)
         headers = {"X-Repo-Commit": commit, "ETag": f'"{Repo.git_sha1(data)}"', "Content-Type": "application/octet-stream"}
+        if fault.get("corrupt"):
+            data = flip_middle_byte(data)
         self.ranged(data, headers, head)
 
     # -- cdn ------------------------------------------------------------------
@@ -299,20 +313,36 @@ class Handler(BaseHTTPRequestHandler):
         count = repo.next_cdn_get(name) if not head else 0
         if not head and count <= fault.get("fail_times", 0):
             return self.reply(fault.get("fail_status", 503), {"Retry-After": "0"}, b"try again", head=head)
+        if "cdn_redirect" in fault:
+            return self.reply(302, {"Location": fault["cdn_redirect"]}, head=head)
         if fault.get("corrupt"):
-            middle = len(data) // 2
-            data = data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+            data = flip_middle_byte(data)
+        if fault.get("extra_bytes"):
+            data = data + bytes(fault["extra_bytes"])
         drop_after = None
         if not head and "drop_after" in fault and count - fault.get("fail_times", 0) <= fault.get("drop_times", 1):
             drop_after = fault["drop_after"]
         throttle = fault.get("throttle")
         headers = {"ETag": f'"{sha}"', "Content-Type": "application/octet-stream"}
-        self.ranged(data, headers, head, drop_after=drop_after, throttle=throttle)
+        self.ranged(data, headers, head, drop_after=drop_after, throttle=throttle, no_length=fault.get("no_length", False))
+
+
+def flip_middle_byte(data):
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that aborts a transfer on purpose (size limits, cancellation) is no error.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def make_server(state, kind):
     handler = type(f"{kind.title()}Handler", (Handler,), {"server_kind": kind, "state": state})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = QuietServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     return server
 

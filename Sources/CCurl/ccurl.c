@@ -1,7 +1,6 @@
 #include "ccurl.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,9 +91,22 @@ static ccurl_failure classify(CURLcode code) {
         return CCURL_ABORTED_BY_CALLBACK_WRITE;
     case CURLE_ABORTED_BY_CALLBACK:
         return CCURL_ABORTED_BY_CALLBACK_TICK;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return CCURL_REFUSED_PROTOCOL;
     default:
         return CCURL_OTHER;
     }
+}
+
+// http and https only, for the request and (should following ever be enabled) redirects.
+static void restrict_protocols(CURL *easy) {
+#if LIBCURL_VERSION_NUM >= 0x075500 // 7.85.0 added the _STR options and deprecated the bitmasks
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 }
 
 void ccurl_perform(ccurl_session *session, const ccurl_request *request, ccurl_result *result) {
@@ -124,6 +136,7 @@ void ccurl_perform(ccurl_session *session, const ccurl_request *request, ccurl_r
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    restrict_protocols(easy);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, header_list);
     if (request->head_only) curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
     if (request->connect_timeout_ms > 0)
@@ -157,37 +170,4 @@ void ccurl_perform(ccurl_session *session, const ccurl_request *request, ccurl_r
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(header_list);
-}
-
-// MARK: - SHA-256
-
-struct ccurl_sha256 {
-    EVP_MD_CTX *context;
-};
-
-ccurl_sha256 *ccurl_sha256_new(void) {
-    ccurl_sha256 *hasher = calloc(1, sizeof(ccurl_sha256));
-    if (hasher == NULL) return NULL;
-    hasher->context = EVP_MD_CTX_new();
-    if (hasher->context == NULL || EVP_DigestInit_ex(hasher->context, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(hasher->context);
-        free(hasher);
-        return NULL;
-    }
-    return hasher;
-}
-
-void ccurl_sha256_update(ccurl_sha256 *hasher, const void *data, size_t length) {
-    EVP_DigestUpdate(hasher->context, data, length);
-}
-
-void ccurl_sha256_final(ccurl_sha256 *hasher, uint8_t *digest) {
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(hasher->context, digest, &length);
-}
-
-void ccurl_sha256_free(ccurl_sha256 *hasher) {
-    if (hasher == NULL) return;
-    EVP_MD_CTX_free(hasher->context);
-    free(hasher);
 }

@@ -52,7 +52,7 @@ public struct Master: Sendable {
         let outcome = WarmupOutcome()
         let warmup = Thread {
             let failed = !prepareModel(
-                hub: HubClient(configuration: hubConfiguration, logger: HubLogging.forward(to: logger)), status: status)
+                hub: HubClient(configuration: hubConfiguration, logger: logger), status: status)
             if failed {
                 outcome.failed = true
                 supervisor.requestStop()
@@ -113,20 +113,6 @@ private final class LastWrite: @unchecked Sendable {
             guard now.timeIntervalSince(last) >= interval else { return false }
             last = now
             return true
-        }
-    }
-}
-
-/// The hub client's log lines, sent to a swift-log logger at the matching level.
-public enum HubLogging {
-    public static func forward(to logger: Logger) -> HubLogger {
-        { level, line in
-            switch level {
-            case .debug: logger.debug("\(line)")
-            case .info: logger.info("\(line)")
-            case .warning: logger.warning("\(line)")
-            case .error: logger.error("\(line)")
-            }
         }
     }
 }

@@ -5,6 +5,8 @@ import Foundation
 ///
 /// Owns one curl easy handle, so sequential requests reuse connections. Honours
 /// the usual proxy variables (HTTPS_PROXY, NO_PROXY...) because libcurl does.
+/// Speaks http and https only (the shim restricts libcurl's protocols), whatever
+/// URL it is handed.
 public final class CurlTransport: HTTPTransport {
     private let session: OpaquePointer
     private let connectTimeout: TimeInterval
@@ -66,6 +68,7 @@ public final class CurlTransport: HTTPTransport {
         case CCURL_CONNECTION_BROKEN: throw TransportFailure.connectionBroken(message)
         case CCURL_TLS_FAILED: throw TransportFailure.tlsFailed(message)
         case CCURL_ABORTED_BY_CALLBACK_TICK: throw TransportFailure.cancelled
+        case CCURL_REFUSED_PROTOCOL: throw TransportFailure.refusedProtocol(message)
         default: throw TransportFailure.other("\(message) (curl error \(result.curl_code))")
         }
     }

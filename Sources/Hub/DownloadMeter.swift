@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Progress bookkeeping for one `ensureModel` run: feeds the observer (throttled)
 /// and writes log lines with bytes, rate and ETA for large files.
@@ -6,7 +7,7 @@ final class DownloadMeter {
     private let model: String
     private let totalBytes: Int64
     private let observer: HubProgressObserver?
-    private let log: HubLogger
+    private let logger: Logger
     private let largeFileThreshold: Int64
     private let logInterval: TimeInterval
 
@@ -20,13 +21,13 @@ final class DownloadMeter {
     private var lastNotify = Date.distantPast
 
     init(
-        model: String, totalBytes: Int64, observer: HubProgressObserver?, log: @escaping HubLogger,
+        model: String, totalBytes: Int64, observer: HubProgressObserver?, logger: Logger,
         largeFileThreshold: Int64, logInterval: TimeInterval
     ) {
         self.model = model
         self.totalBytes = totalBytes
         self.observer = observer
-        self.log = log
+        self.logger = logger
         self.largeFileThreshold = largeFileThreshold
         self.logInterval = logInterval
     }
@@ -49,7 +50,7 @@ final class DownloadMeter {
         lastLog = fileStart
         let size = expected.map { ByteCount.format($0) } ?? "unknown size"
         let resume = offset > 0 ? ", resuming at \(ByteCount.format(offset))" : ""
-        log(isLarge ? .info : .debug, "Downloading \(name) (\(size))\(resume)")
+        logger.log(level: isLarge ? .info : .debug, "Downloading \(name) (\(size))\(resume)")
         notify(force: true)
     }
 
@@ -66,7 +67,7 @@ final class DownloadMeter {
         let now = Date()
         if isLarge, now.timeIntervalSince(lastLog) >= logInterval {
             lastLog = now
-            log(.info, progressLine())
+            logger.info("\(progressLine())")
         }
         notify(force: false)
     }
@@ -77,10 +78,10 @@ final class DownloadMeter {
         let elapsed = Date().timeIntervalSince(fileStart)
         let transferred = fileBytes - fileStartBytes
         let speed = elapsed > 0 ? ", \(ByteCount.formatRate(Double(transferred) / elapsed))" : ""
-        log(
-            isLarge ? .info : .debug,
+        logger.log(
+            level: isLarge ? .info : .debug,
             "Downloaded \(name) (\(ByteCount.format(fileBytes))) in \(ByteCount.formatDuration(elapsed))\(speed)")
-        finishedBytes += fileBytes
+        finishedBytes = ByteCount.sum(finishedBytes, fileBytes)
         file = nil
         fileBytes = 0
         fileStartBytes = 0
@@ -89,7 +90,7 @@ final class DownloadMeter {
 
     /// A file was found already downloaded (by another process while we waited).
     func skip(expected: Int64?) {
-        finishedBytes += expected ?? 0
+        finishedBytes = ByteCount.sum(finishedBytes, expected ?? 0)
         notify(force: true)
     }
 
@@ -111,7 +112,7 @@ final class DownloadMeter {
 
     var snapshot: HubProgress {
         HubProgress(
-            phase: .downloading, model: model, completedBytes: finishedBytes + fileBytes, totalBytes: totalBytes,
+            phase: .downloading, model: model, completedBytes: ByteCount.sum(finishedBytes, fileBytes), totalBytes: totalBytes,
             currentFile: file, bytesPerSecond: rate)
     }
 

@@ -53,7 +53,7 @@ final class FileLock {
     private func openIfNeeded() throws(HubError) {
         guard descriptor < 0 else { return }
         try FileSystem.createDirectory(path.deletingLastPathComponent())
-        let opened = open(path.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let opened = open(path.path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard opened >= 0 else { throw FileSystem.error(path, "open lock file", errno) }
         descriptor = opened
     }

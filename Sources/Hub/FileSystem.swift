@@ -13,6 +13,10 @@ enum FileSystem {
         if code == ENOSPC || code == EDQUOT {
             return .diskFull(directory: path.deletingLastPathComponent().path, neededBytes: nil, availableBytes: nil)
         }
+        if code == ELOOP {
+            // O_NOFOLLOW met a symbolic link where the cache layout has a plain file.
+            return .corruptCache(path: path.path, reason: "a symbolic link where a plain file belongs; not followed")
+        }
         return .fileSystem(path: path.path, operation: operation, reason: String(cString: strerror(code)))
     }
 
@@ -30,7 +34,7 @@ enum FileSystem {
     static func writeAtomically(_ data: Data, to url: URL) throws(HubError) {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent("\(url.lastPathComponent).\(uniqueSuffix()).tmp")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw error(temporary, "create", errno) }
         let outcome = data.withUnsafeBytes { bytes in
             Result { () throws(HubError) in try writeAll(descriptor, bytes, path: temporary) }
@@ -70,7 +74,36 @@ enum FileSystem {
 
     static func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }
 
-    static func exists(_ url: URL) -> Bool { access(url.path, F_OK) == 0 }
+    /// True for a regular file that is not a symbolic link (lstat): a blob must be one.
+    static func isRegularFile(_ url: URL) -> Bool {
+        var status = stat()
+        return lstat(url.path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// The bytes of a small cache file (a ref), opened with O_NOFOLLOW; nil when it does
+    /// not exist. More than `limit` bytes is an error: refs hold one commit hash.
+    static func readSmallFile(_ url: URL, limit: Int = 4096) throws(HubError) -> Data? {
+        let descriptor = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw error(url, "read", errno)
+        }
+        defer { closeDescriptor(descriptor) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw error(url, "read", errno)
+            }
+            if count == 0 { return data }
+            data.append(contentsOf: buffer[0..<count])
+            if data.count > limit {
+                throw .corruptCache(path: url.path, reason: "larger than \(limit) bytes")
+            }
+        }
+    }
 
     /// Bytes an unprivileged process may still write on the volume holding `url`.
     static func availableBytes(at url: URL) -> Int64? {

@@ -46,13 +46,15 @@ public enum TransportFailure: Error, Sendable, Equatable {
     case connectionBroken(String)
     case tlsFailed(String)
     case cancelled
+    /// The URL's scheme is not http or https; nothing was read or sent.
+    case refusedProtocol(String)
     case other(String)
 
     /// Worth retrying (the link may come back); TLS and "other" are configuration problems.
     var isTransient: Bool {
         switch self {
         case .resolveFailed, .connectFailed, .timedOut, .connectionBroken: return true
-        case .tlsFailed, .cancelled, .other: return false
+        case .tlsFailed, .cancelled, .refusedProtocol, .other: return false
         }
     }
 
@@ -64,6 +66,7 @@ public enum TransportFailure: Error, Sendable, Equatable {
         case .connectionBroken(let m): return "connection broken: \(m)"
         case .tlsFailed(let m): return "TLS failure: \(m)"
         case .cancelled: return "cancelled"
+        case .refusedProtocol(let m): return "refused, only http and https are allowed: \(m)"
         case .other(let m): return m
         }
     }

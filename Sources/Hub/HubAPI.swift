@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// A repository revision as the hub describes it: the commit and the file list.
 struct ModelInfo: Sendable, Equatable {
@@ -17,7 +18,8 @@ struct RemoteFile: Sendable, Equatable {
     /// Where to GET the bytes (a CDN URL for LFS files).
     let downloadURL: String
 
-    /// LFS blobs are named by their SHA-256, which makes them verifiable.
+    /// LFS blobs are named by the SHA-256 of their bytes; every other file by its git
+    /// blob id (a SHA-1). `remoteFile` accepts no other ETag, so each file is verifiable.
     var isLFS: Bool { HubNames.isSHA256(etag) }
 }
 
@@ -37,17 +39,21 @@ struct TransientStatus: Error {
 ///
 /// Errors carry the hub's `X-Error-Code` (RepoNotFound, RevisionNotFound,
 /// EntryNotFound, GatedRepo) into `HubError` cases.
+///
+/// Every request is built by `request(_:url:extra:timeout:)`, which admits http and
+/// https only and keeps the token off plain-http hosts; every `Location` goes through
+/// `follow(_:from:)`, which applies the same scheme rule.
 final class HubAPI {
     let configuration: HubConfiguration
     let transport: HTTPTransport
     let cancellation: CancellationFlag
-    let log: HubLogger
+    let logger: Logger
 
-    init(configuration: HubConfiguration, transport: HTTPTransport, cancellation: CancellationFlag, log: @escaping HubLogger) {
+    init(configuration: HubConfiguration, transport: HTTPTransport, cancellation: CancellationFlag, logger: Logger) {
         self.configuration = configuration
         self.transport = transport
         self.cancellation = cancellation
-        self.log = log
+        self.logger = logger
     }
 
     // MARK: URLs
@@ -71,6 +77,39 @@ final class HubAPI {
         return headers + extra
     }
 
+    /// A request for `url` with the client's headers, after the checks every URL passes:
+    /// http or https only, and no token in clear text to a non-loopback host unless
+    /// `allowInsecureToken` says so.
+    func request(
+        _ method: HTTPRequest.Method, url: String, extra: [(name: String, value: String)] = [], timeout: TimeInterval? = nil
+    ) throws(HubError) -> HTTPRequest {
+        let scheme = URLEncoding.scheme(url) ?? ""
+        guard URLEncoding.isWebScheme(scheme) else { throw .disallowedURL(url: HubAPI.shortened(url), scheme: scheme) }
+        let headers = headers(for: url, extra: extra)
+        let sendsToken = headers.contains { $0.name == "Authorization" }
+        if sendsToken, scheme == "http", !configuration.allowInsecureToken, !URLEncoding.isLoopbackHost(url) {
+            throw .insecureToken(endpoint: configuration.endpoint)
+        }
+        return HTTPRequest(method: method, url: url, headers: headers, timeout: timeout)
+    }
+
+    /// The target of a `Location` sent in answer to `url`, checked like every request URL
+    /// before anything is sent there: a hostile mirror's `file://` or `gopher://` redirect
+    /// fails here, naming the scheme, and nothing is read from it.
+    func follow(_ location: String, from url: String) throws(HubError) -> String {
+        guard let target = URLEncoding.resolve(location, against: url) else {
+            throw .invalidResponse(url: url, reason: "bad Location '\(HubAPI.shortened(location))'")
+        }
+        let scheme = URLEncoding.scheme(target) ?? ""
+        guard URLEncoding.isWebScheme(scheme) else { throw .disallowedURL(url: HubAPI.shortened(target), scheme: scheme) }
+        return target
+    }
+
+    /// Server-provided text in error messages stays short.
+    static func shortened(_ text: String) -> String {
+        text.count <= 200 ? text : String(text.prefix(200)) + "..."
+    }
+
     var isCancelled: () -> Bool {
         let flag = cancellation
         return { flag.isCancelled }
@@ -83,7 +122,7 @@ final class HubAPI {
     func modelInfo(repo: RepoID, revision: String, retrying: Bool) throws -> ModelInfo {
         let url = modelInfoURL(repo: repo, revision: revision)
         let (head, data) = try withRetries(url: url, enabled: retrying) { () throws -> (HTTPResponseHead, Data) in
-            let request = HTTPRequest(method: .get, url: url, headers: headers(for: url), timeout: configuration.metadataTimeout)
+            let request = try request(.get, url: url, timeout: configuration.metadataTimeout)
             let (head, data) = try transport.fetch(request, isCancelled: isCancelled)
             try checkStatus(head, url: url, repo: repo, revision: revision, file: nil, body: data)
             return (head, data)
@@ -117,14 +156,12 @@ final class HubAPI {
         return try withRetries(url: start, enabled: true) { () throws -> RemoteFile in
             var url = start
             for _ in 0..<10 {
-                let request = HTTPRequest(
-                    method: .head, url: url, headers: headers(for: url, extra: [("Accept-Encoding", "identity")]),
-                    timeout: configuration.metadataTimeout)
+                let request = try request(
+                    .head, url: url, extra: [("Accept-Encoding", "identity")], timeout: configuration.metadataTimeout)
                 let head = try transport.send(request, body: nil, isCancelled: isCancelled)
                 try checkStatus(head, url: url, repo: repo, revision: commit, file: file, body: Data())
-                if head.isRedirect, let location = head["location"],
-                    let target = URLEncoding.resolve(location, against: url),
-                    URLEncoding.sameOrigin(target, url), head["x-linked-etag"] == nil
+                if head.isRedirect, let location = head["location"], head["x-linked-etag"] == nil,
+                    case let target = try follow(location, from: url), URLEncoding.sameOrigin(target, url)
                 {
                     url = target
                     continue
@@ -143,19 +180,26 @@ final class HubAPI {
             throw HubError.invalidResponse(url: url, reason: "missing ETag header")
         }
         let etag = URLEncoding.normalizeETag(rawETag)
-        guard HubNames.isSafeBlobName(etag) else {
-            throw HubError.invalidResponse(url: url, reason: "unusable ETag '\(rawETag)'")
+        // The blob's name and its checksum: the hub's ETag is the LFS SHA-256 or the git
+        // blob id, and anything else could be neither checked nor trusted as a file name.
+        guard HubNames.isSHA256(etag) || HubNames.isGitBlobID(etag) else {
+            throw HubError.invalidResponse(
+                url: url,
+                reason: "ETag '\(HubAPI.shortened(rawETag))' of \(file) is neither an LFS SHA-256 nor a git blob id")
         }
-        let sizeText = head["x-linked-size"] ?? (head.isRedirect ? nil : head["content-length"])
+        var size: Int64?
+        if let sizeText = head["x-linked-size"] ?? (head.isRedirect ? nil : head["content-length"]) {
+            guard let bytes = Int64(sizeText.trimmingCharacters(in: .whitespaces)), bytes >= 0 else {
+                throw HubError.invalidResponse(
+                    url: url, reason: "size '\(HubAPI.shortened(sizeText))' of \(file) is not a byte count")
+            }
+            size = bytes
+        }
         var downloadURL = url
         if head.isRedirect, let location = head["location"] {
-            guard let target = URLEncoding.resolve(location, against: url) else {
-                throw HubError.invalidResponse(url: url, reason: "bad Location '\(location)'")
-            }
-            downloadURL = target
+            downloadURL = try follow(location, from: url)
         }
-        return RemoteFile(
-            name: file, etag: etag, commit: commit, size: sizeText.flatMap { Int64($0) }, downloadURL: downloadURL)
+        return RemoteFile(name: file, etag: etag, commit: commit, size: size, downloadURL: downloadURL)
     }
 
     /// Throws the `HubError` that a non-success status means; returns for 2xx/3xx.
@@ -212,20 +256,17 @@ final class HubAPI {
                     throw HubError.networkUnavailable(endpoint: configuration.endpoint, detail: failure.detail)
                 }
                 let delay = policy.delay(afterAttempt: attempt)
-                log(
-                    .warning,
-                    "\(url): \(failure.detail); retrying in \(ByteCount.formatDuration(delay)) "
-                        + "(attempt \(attempt + 1) of \(attempts))")
+                logger.warning(
+                    "\(url): \(failure.detail); retrying in \(ByteCount.formatDuration(delay)) (attempt \(attempt + 1) of \(attempts))")
                 try cancellation.sleep(delay)
             } catch let transient as TransientStatus {
                 guard attempt < attempts else {
                     throw HubError.httpStatus(status: transient.status, url: transient.url, detail: "")
                 }
                 let delay = policy.delay(afterAttempt: attempt, retryAfter: transient.retryAfter)
-                log(
-                    .warning,
-                    "\(url): HTTP \(transient.status); retrying in \(ByteCount.formatDuration(delay)) "
-                        + "(attempt \(attempt + 1) of \(attempts))")
+                logger.warning(
+                    "\(url): HTTP \(transient.status); retrying in \(ByteCount.formatDuration(delay)) (attempt \(attempt + 1) of \(attempts))"
+                )
                 try cancellation.sleep(delay)
             }
             attempt += 1

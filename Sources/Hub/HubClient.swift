@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Makes a model available on local disk and returns its folder.
 ///
@@ -7,22 +8,24 @@ import Foundation
 /// when the hub cannot be reached but the cache is complete) the network is not
 /// needed. A local directory id is returned as is.
 ///
-///     let client = HubClient(configuration: .fromEnvironment(), logger: { level, line in ... })
+///     let client = HubClient(configuration: .fromEnvironment(), logger: logger)   // swift-log
 ///     let folder = try await client.ensureModel(id: "ModernVBERT/colmodernvbert", revision: "main") { progress in
 ///         health.update(progress.summary)          // "downloading 43% (120.0 MB of 280.0 MB)"
 ///     }
 public struct HubClient: Sendable {
     public let configuration: HubConfiguration
     public let selection: FileSelection
-    private let log: HubLogger
+    /// Progress, retries and fallbacks; each line carries `hub.repo` metadata.
+    private let logger: Logger
 
+    /// `logger` defaults to one that discards everything.
     public init(
         configuration: HubConfiguration, selection: FileSelection = .colModernVBert,
-        logger: @escaping HubLogger = { _, _ in }
+        logger: Logger = Logger(label: "colmodernvbert.hub", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.configuration = configuration
         self.selection = selection
-        self.log = logger
+        self.logger = logger
     }
 
     /// Blocking variant; runs on the calling thread. `cancellation` stops it between
@@ -34,7 +37,7 @@ public struct HubClient: Sendable {
         let source = try ModelSource.parse(id)
         switch source {
         case .localDirectory(let url):
-            log(.info, "Using the local model directory \(url.path)")
+            logger.info("Using the local model directory \(url.path)")
             observer?(HubProgress(phase: .ready, model: id))
             return url
         case .repository(let repo):
@@ -80,7 +83,7 @@ public struct HubClient: Sendable {
         case .localDirectory(let url): return url
         case .repository(let repo):
             let cache = RepoCache(cacheDirectory: configuration.cacheDirectory, repo: repo)
-            guard let commit = cache.commit(forRevision: revision),
+            guard let commit = try? cache.commit(forRevision: revision),
                 selection.missingFiles(in: cache, commit: commit).isEmpty
             else { return nil }
             return cache.snapshotDirectory(commit: commit)
@@ -92,8 +95,18 @@ public struct HubClient: Sendable {
     private func ensureRepository(
         _ repo: RepoID, revision: String, observer: HubProgressObserver?, cancellation: CancellationFlag
     ) throws -> URL {
+        var logger = self.logger
+        logger[metadataKey: "hub.repo"] = "\(repo)"
         let cache = RepoCache(cacheDirectory: configuration.cacheDirectory, repo: repo)
-        let cachedCommit = cache.commit(forRevision: revision)
+        let cachedCommit: String?
+        do {
+            cachedCommit = try cache.commit(forRevision: revision)
+        } catch {
+            // Offline there is nothing else to go by; online the hub says which commit it is.
+            if configuration.offline { throw error }
+            logger.warning("Ignoring the cached refs/\(revision): \(error)")
+            cachedCommit = nil
+        }
         let cachedComplete = cachedCommit.map { selection.missingFiles(in: cache, commit: $0).isEmpty } ?? false
 
         if configuration.offline {
@@ -108,13 +121,13 @@ public struct HubClient: Sendable {
                     repo: repo.description, revision: revision, cacheDirectory: configuration.cacheDirectory.path,
                     missing: missing)
             }
-            log(.info, "Offline mode: using cached \(repo) at \(commit)")
+            logger.info("Offline mode: using cached \(repo) at \(commit)")
             return cache.snapshotDirectory(commit: commit)
         }
 
         let transport = try CurlTransport(
             connectTimeout: configuration.connectTimeout, stallTimeout: configuration.stallTimeout)
-        let api = HubAPI(configuration: configuration, transport: transport, cancellation: cancellation, log: log)
+        let api = HubAPI(configuration: configuration, transport: transport, cancellation: cancellation, logger: logger)
 
         let info: ModelInfo
         do {
@@ -122,11 +135,11 @@ public struct HubClient: Sendable {
             info = try api.modelInfo(repo: repo, revision: revision, retrying: !cachedComplete)
         } catch let error as HubError where cachedComplete && error != .cancelled {
             let commit = cachedCommit ?? revision
-            log(.warning, "Could not check \(repo)@\(revision) on the hub (\(error)); using the cached snapshot \(commit)")
+            logger.warning("Could not check \(repo)@\(revision) on the hub (\(error)); using the cached snapshot \(commit)")
             return cache.snapshotDirectory(commit: commit)
         }
         let commit = info.commit
-        log(.info, "Resolved \(repo)@\(revision) to commit \(commit)")
+        logger.info("Resolved \(repo)@\(revision) to commit \(commit)")
 
         let (files, weights) = try selection.plan(available: info.files, repo: repo.description, revision: revision)
         let downloader = BlobDownloader(api: api, cache: cache)
@@ -159,7 +172,7 @@ public struct HubClient: Sendable {
         } catch {
             // The snapshot is complete; the ref only serves later offline starts
             // (a read-only mounted cache cannot take it, which is fine).
-            log(.warning, "Could not record refs/\(revision) -> \(commit): \(error)")
+            logger.warning("Could not record refs/\(revision) -> \(commit): \(error)")
         }
         return cache.snapshotDirectory(commit: commit)
     }
@@ -184,10 +197,11 @@ public struct HubClient: Sendable {
             }
             remote.append(metadata)
         }
-        let total = remote.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
-        log(.info, "Fetching \(remote.count) file(s) of \(repo), \(ByteCount.format(total)) in all")
+        // Sizes come from the network: an absurd pair must not overflow (and trap).
+        let total = remote.reduce(Int64(0)) { ByteCount.sum($0, $1.size ?? 0) }
+        api.logger.info("Fetching \(remote.count) file(s) of \(repo), \(ByteCount.format(total)) in all")
         let meter = DownloadMeter(
-            model: repo.description, totalBytes: total, observer: observer, log: log,
+            model: repo.description, totalBytes: total, observer: observer, logger: api.logger,
             largeFileThreshold: configuration.largeFileThreshold, logInterval: configuration.progressLogInterval)
         for file in remote {
             try downloader.ensureBlob(file, meter: meter)

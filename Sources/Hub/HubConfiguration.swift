@@ -33,6 +33,17 @@ public struct HubConfiguration: Sendable, Equatable {
     public var lockPollInterval: TimeInterval
     /// Sent as User-Agent.
     public var userAgent: String
+    /// Send the token to a plain-http hub on a non-loopback host (`HF_HUB_ALLOW_INSECURE_TOKEN`).
+    /// Off by default: the token would cross the network in clear text. Loopback hosts
+    /// (127.0.0.0/8, ::1, localhost) are exempt, as the W3C "potentially trustworthy
+    /// origin" rule and curl's cookie rules treat them: the bytes never leave the machine.
+    public var allowInsecureToken: Bool
+    /// Limit for a file whose size neither the hub's metadata nor the response announces
+    /// (`HF_HUB_MAX_UNDECLARED_SIZE`, bytes). The hub itself always announces sizes (git
+    /// files are at most 10 MB, LFS files carry X-Linked-Size), so only a mirror or proxy
+    /// hits this; 256 MiB is well above the largest tokenizer files (~35 MB) and bounds
+    /// what an endless stream can put on disk.
+    public var maxUndeclaredFileSize: Int64
 
     public init(
         endpoint: String = HubConfiguration.defaultEndpoint,
@@ -46,7 +57,9 @@ public struct HubConfiguration: Sendable, Equatable {
         largeFileThreshold: Int64 = 10 * 1024 * 1024,
         progressLogInterval: TimeInterval = 5,
         lockPollInterval: TimeInterval = 0.2,
-        userAgent: String = "colmodernvbert-swift/0.1; hub-client"
+        userAgent: String = "colmodernvbert-swift/0.1; hub-client",
+        allowInsecureToken: Bool = false,
+        maxUndeclaredFileSize: Int64 = 256 * 1024 * 1024
     ) {
         self.endpoint = HubConfiguration.trimmedEndpoint(endpoint)
         self.cacheDirectory = cacheDirectory
@@ -60,6 +73,8 @@ public struct HubConfiguration: Sendable, Equatable {
         self.progressLogInterval = progressLogInterval
         self.lockPollInterval = lockPollInterval
         self.userAgent = userAgent
+        self.allowInsecureToken = allowInsecureToken
+        self.maxUndeclaredFileSize = max(0, maxUndeclaredFileSize)
     }
 
     /// Reads the configuration the way `huggingface_hub` does:
@@ -75,6 +90,9 @@ public struct HubConfiguration: Sendable, Equatable {
     ///   (seconds without data before a download counts as stalled), when set to integers;
     ///   unset, this client waits longer than Python's 10 s, since a stalled start-up
     ///   download is resumed anyway.
+    ///
+    /// Two variables are this client's own (huggingface_hub has neither):
+    /// `HF_HUB_ALLOW_INSECURE_TOKEN` (1/ON/YES/TRUE) and `HF_HUB_MAX_UNDECLARED_SIZE` (bytes).
     ///
     /// One deliberate difference: a variable set to the empty string counts as unset
     /// (Python would use "" as a path).
@@ -98,8 +116,12 @@ public struct HubConfiguration: Sendable, Equatable {
             endpoint: env["HF_ENDPOINT"] ?? defaultEndpoint,
             cacheDirectory: URL(fileURLWithPath: cache, isDirectory: true),
             token: token,
-            offline: isTrue(offlineValue)
+            offline: isTrue(offlineValue),
+            allowInsecureToken: isTrue(env["HF_HUB_ALLOW_INSECURE_TOKEN"])
         )
+        if let bytes = env["HF_HUB_MAX_UNDECLARED_SIZE"].flatMap(Int64.init), bytes > 0 {
+            configuration.maxUndeclaredFileSize = bytes
+        }
         if let seconds = env["HF_HUB_ETAG_TIMEOUT"].flatMap(Int.init), seconds > 0 {
             configuration.metadataTimeout = TimeInterval(seconds)
         }

@@ -34,6 +34,17 @@ public enum HubError: Error, Sendable, Equatable {
     case sizeMismatch(file: String, expected: Int64, actual: Int64)
     /// The endpoint answered, but not like a Hugging Face hub (missing headers, bad JSON).
     case invalidResponse(url: String, reason: String)
+    /// A URL the client was asked to fetch or follow (HF_ENDPOINT, a `Location`) is not
+    /// http or https; nothing was requested from it.
+    case disallowedURL(url: String, scheme: String)
+    /// A token is configured and the hub is plain http on a non-loopback host: the token
+    /// would cross the network in clear text. Nothing was sent.
+    case insecureToken(endpoint: String)
+    /// A download went past its announced size, or past the cap for files without one.
+    case oversized(file: String, limit: Int64, declared: Bool)
+    /// A file in the cache is not what the layout allows (a ref that is no commit hash,
+    /// a symbolic link where a plain file belongs).
+    case corruptCache(path: String, reason: String)
     /// A local file-system operation failed.
     case fileSystem(path: String, operation: String, reason: String)
     /// The caller cancelled the download.
@@ -101,13 +112,32 @@ extension HubError: CustomStringConvertible, LocalizedError {
             return "Not enough disk space in \(directory):\(amounts.isEmpty ? " write failed" : amounts). "
                 + "Free space there or point HF_HOME / HF_HUB_CACHE at a larger volume."
         case .checksumMismatch(let file, let expected, let actual):
-            return "'\(file)' failed its integrity check: SHA-256 \(actual), expected \(expected). "
+            let algorithm = HubNames.isSHA256(expected) ? "SHA-256" : "git blob id"
+            return "'\(file)' failed its integrity check: \(algorithm) \(actual), expected \(expected). "
                 + "The corrupt download was discarded; retry, and check any proxy or mirror in between."
         case .sizeMismatch(let file, let expected, let actual):
             return "'\(file)' has \(actual) bytes, expected \(expected). The download was discarded; retry."
         case .invalidResponse(let url, let reason):
             return "Unexpected answer from \(url): \(reason). Check that HF_ENDPOINT points at a Hugging Face hub "
                 + "(or a compatible mirror)."
+        case .disallowedURL(let url, let scheme):
+            return "Refused to fetch \(url): scheme '\(scheme)' is not http or https. Check HF_ENDPOINT, "
+                + "and any mirror or proxy that redirects there."
+        case .insecureToken(let endpoint):
+            return "A hub token is configured (HF_TOKEN or the token file) but \(endpoint) is plain http: the "
+                + "token would cross the network unencrypted, so nothing was sent. Use an https HF_ENDPOINT, "
+                + "unset the token for a public mirror, or set HF_HUB_ALLOW_INSECURE_TOKEN=1 on a trusted network."
+        case .oversized(let file, let limit, let declared):
+            if declared {
+                return "'\(file)' sent more than its announced \(limit) bytes. The download was aborted and "
+                    + "discarded; check any proxy or mirror in between."
+            }
+            return "'\(file)' has no announced size and passed the limit of \(limit) bytes for such files "
+                + "(HF_HUB_MAX_UNDECLARED_SIZE). The download was aborted and discarded; raise the limit if "
+                + "the mirror is trusted."
+        case .corruptCache(let path, let reason):
+            return "The hub cache has an unusable entry '\(path)': \(reason). Delete it (it is written again "
+                + "on the next download) and check who else writes to HF_HOME / HF_HUB_CACHE."
         case .fileSystem(let path, let operation, let reason):
             return "Cannot \(operation) '\(path)': \(reason). Check permissions of HF_HOME / HF_HUB_CACHE."
         case .cancelled:

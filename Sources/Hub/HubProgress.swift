@@ -60,14 +60,6 @@ public struct HubProgress: Sendable, Equatable {
 /// from the download thread; must not block.
 public typealias HubProgressObserver = @Sendable (HubProgress) -> Void
 
-/// Severity of a hub log line.
-public enum HubLogLevel: String, Sendable {
-    case debug, info, warning, error
-}
-
-/// Receives the client's log lines; the service forwards them to its logger.
-public typealias HubLogger = @Sendable (HubLogLevel, String) -> Void
-
 /// Human-readable sizes, rates and durations for log lines.
 enum ByteCount {
     static func format(_ bytes: Int64) -> String {
@@ -78,18 +70,44 @@ enum ByteCount {
             value /= 1000
             unit += 1
         }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+        return unit == 0 ? "\(bytes) B" : oneDecimal(value) + " " + units[unit]
     }
+
+    /// `a + b`, saturating at Int64.max instead of trapping: sizes come from the network.
+    static func sum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (total, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? Int64.max : Int64.min) : total
+    }
+
+    /// `%.1f` without Foundation's `String(format:)`: rounds the exact binary value to
+    /// the nearest tenth, ties to even, as printf does (0.05 is a bit above its decimal,
+    /// so "0.1"; 0.15 a bit below, so "0.1"). The fused multiply-add gives the error of
+    /// `value * 10`, which decides the cases the product alone rounds to a tie.
+    static func oneDecimal(_ value: Double) -> String {
+        let magnitude = abs(value)
+        let scaled = magnitude * 10
+        guard scaled.isFinite, scaled < 1e15 else { return "\(value)" }
+        let error = (-scaled).addingProduct(magnitude, 10)
+        var tenths = scaled.rounded(.down)
+        let rest = scaled - tenths
+        let odd = tenths.truncatingRemainder(dividingBy: 2) == 1
+        if rest > 0.5 || (rest == 0.5 && (error > 0 || (error == 0 && odd))) { tenths += 1 }
+        let whole = Int64(tenths)
+        return (value < 0 && whole > 0 ? "-" : "") + "\(whole / 10).\(whole % 10)"
+    }
+
+    static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     static func formatRate(_ bytesPerSecond: Double) -> String {
         format(Int64(bytesPerSecond.isFinite ? bytesPerSecond : 0)) + "/s"
     }
 
     static func formatDuration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        // An ETA from absurd announced sizes must not trap in Int(_:).
+        guard seconds.isFinite, seconds >= 0, seconds < 1e12 else { return "?" }
         let total = Int(seconds.rounded())
         if total < 60 { return "\(total)s" }
-        if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
-        return "\(total / 3600)h\(String(format: "%02d", (total % 3600) / 60))m"
+        if total < 3600 { return "\(total / 60)m\(twoDigits(total % 60))s" }
+        return "\(total / 3600)h\(twoDigits((total % 3600) / 60))m"
     }
 }

@@ -16,7 +16,10 @@ import Foundation
 ///     <cache>/.locks/models--ORG--NAME/<etag>.lock
 ///
 /// Python tools and this client read and write the same tree, so either can reuse
-/// what the other downloaded.
+/// what the other downloaded. Symbolic links belong in `snapshots/` only: the files the
+/// client opens itself (partial downloads, refs, locks, temporaries) are opened with
+/// `O_NOFOLLOW`, a blob that is a link is not trusted (it is downloaded and replaced),
+/// and a ref must hold a commit hash before it becomes a path.
 public struct RepoCache: Sendable {
     public let cacheDirectory: URL
     public let repo: RepoID
@@ -55,14 +58,21 @@ public struct RepoCache: Sendable {
     }
 
     /// The commit `revision` names in the cache: itself when it is a full commit
-    /// hash, else the content of `refs/<revision>`.
-    public func commit(forRevision revision: String) -> String? {
+    /// hash, else the content of `refs/<revision>`; nil when there is no such ref.
+    ///
+    /// The ref's content becomes a path component (`snapshots/<commit>`), so anything
+    /// but a 40-hex commit hash is an error, and so is a symbolic link in its place.
+    public func commit(forRevision revision: String) throws(HubError) -> String? {
         if HubNames.isCommitHash(revision) { return revision }
-        guard HubNames.isSafeRelativePath(revision),
-            let text = try? String(contentsOf: refPath(revision: revision), encoding: .utf8)
-        else { return nil }
-        let commit = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return commit.isEmpty ? nil : commit
+        guard HubNames.isSafeRelativePath(revision) else { return nil }
+        let path = refPath(revision: revision)
+        guard let data = try FileSystem.readSmallFile(path) else { return nil }
+        let commit = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard HubNames.isCommitHash(commit) else {
+            throw .corruptCache(
+                path: path.path, reason: "holds '\(HubAPI.shortened(commit))', not a 40-character commit hash")
+        }
+        return commit
     }
 
     /// True when the snapshot has `file` and it resolves to a readable regular file.
@@ -78,7 +88,7 @@ public struct RepoCache: Sendable {
         guard revision != commit, !HubNames.isCommitHash(revision) else { return }
         guard HubNames.isSafeRelativePath(revision) else { return }
         let path = refPath(revision: revision)
-        if let existing = try? String(contentsOf: path, encoding: .utf8), existing == commit { return }
+        if let existing = try? FileSystem.readSmallFile(path), existing == Data(commit.utf8) { return }
         try FileSystem.createDirectory(path.deletingLastPathComponent())
         try FileSystem.writeAtomically(Data(commit.utf8), to: path)
     }
@@ -122,6 +132,9 @@ public struct RepoCache: Sendable {
 /// Shape checks for names that become paths or URLs.
 enum HubNames {
     static func isCommitHash(_ text: String) -> Bool { isHex(text, length: 40) }
+    /// A git blob id (SHA-1 of "blob <length>\0" + content): what the hub sends as the
+    /// ETag of a file that is not in LFS.
+    static func isGitBlobID(_ text: String) -> Bool { isHex(text, length: 40) }
     static func isSHA256(_ text: String) -> Bool { isHex(text, length: 64) }
 
     static func isHex(_ text: String, length: Int) -> Bool {

@@ -45,6 +45,22 @@ enum URLEncoding {
         return (scheme, host, port)
     }
 
+    /// The lower-cased scheme, or nil when `url` does not parse.
+    static func scheme(_ url: String) -> String? { URLComponents(string: url)?.scheme?.lowercased() }
+
+    /// True for the schemes the client speaks. libcurl is restricted to the same two.
+    static func isWebScheme(_ scheme: String) -> Bool { scheme == "http" || scheme == "https" }
+
+    /// Hosts whose traffic never leaves the machine: `localhost` (and `*.localhost`),
+    /// 127.0.0.0/8 and ::1 (the W3C Secure Contexts list of potentially trustworthy hosts).
+    static func isLoopbackHost(_ url: String) -> Bool {
+        guard var host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
     static func sameOrigin(_ lhs: String, _ rhs: String) -> Bool {
         guard let a = origin(lhs), let b = origin(rhs) else { return false }
         return a == b

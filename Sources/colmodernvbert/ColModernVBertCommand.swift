@@ -80,7 +80,7 @@ struct Download: ParsableCommand {
     func run() throws {
         try Logs.running("colmodernvbert.download") { environment, logger in
             let configuration = try ServiceConfiguration.fromEnvironment(environment)
-            let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment), logger: HubLogging.forward(to: logger))
+            let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment), logger: logger)
             let directory = try hub.ensureModel(
                 id: model ?? configuration.modelID, revision: revision ?? configuration.modelRevision)
             print(directory.path)

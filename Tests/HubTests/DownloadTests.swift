@@ -50,6 +50,8 @@ import Testing
         #expect(totals.allSatisfy { $0.totalBytes == expectedTotal })
         #expect(totals.contains { $0.completedBytes == expectedTotal })
         #expect(zip(totals, totals.dropFirst()).allSatisfy { $0.completedBytes <= $1.completedBytes })
+        // Log lines go through swift-log with the repository as metadata.
+        #expect(scenario.recorder.metadata.contains { $0["hub.repo"] == "test/tiny" })
     }
 
     @Test func aSecondRunDownloadsNothing() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import Hub
@@ -23,7 +24,8 @@ import Testing
     @Test func urlsAreBuiltAndQuotedLikeHuggingFaceHub() throws {
         let configuration = testConfiguration(endpoint: "https://hub.example/", cache: URL(fileURLWithPath: "/tmp/x"))
         let api = HubAPI(
-            configuration: configuration, transport: try CurlTransport(), cancellation: CancellationFlag(), log: { _, _ in })
+            configuration: configuration, transport: try CurlTransport(), cancellation: CancellationFlag(),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let repo = try RepoID("org/model")
         #expect(api.modelInfoURL(repo: repo, revision: "refs/pr/1") == "https://hub.example/api/models/org/model/revision/refs%2Fpr%2F1")
         #expect(
@@ -35,7 +37,8 @@ import Testing
         var configuration = testConfiguration(endpoint: "https://hub.example", cache: URL(fileURLWithPath: "/tmp/x"))
         configuration.token = "hf_t"
         let api = HubAPI(
-            configuration: configuration, transport: try CurlTransport(), cancellation: CancellationFlag(), log: { _, _ in })
+            configuration: configuration, transport: try CurlTransport(), cancellation: CancellationFlag(),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let auth = { (url: String) in api.headers(for: url).first { $0.name == "Authorization" }?.value }
         #expect(auth("https://hub.example/org/m/resolve/main/x") == "Bearer hf_t")
         #expect(auth("https://HUB.example:443/other") == "Bearer hf_t")
@@ -61,10 +64,19 @@ import Testing
         #expect(ByteCount.formatDuration(75) == "1m15s")
     }
 
+    @Test func sizesPrintLikePrintfWithoutIt() {
+        for value in [0.04, 0.05, 0.15, 0.25, 0.35, 1.25, 1.35, 2.5, 9.95, 999.95, 123.456, 1_000.0, 0.45, 0.95] {
+            #expect(ByteCount.oneDecimal(value) == String(format: "%.1f", value), "\(value)")
+        }
+        #expect(ByteCount.format(Int64.max) == "9223.4 PB")
+        #expect(ByteCount.formatDuration(3_725) == "1h02m" && ByteCount.formatDuration(65) == "1m05s")
+        #expect(ByteCount.formatDuration(1e300) == "?")
+    }
+
     @Test func sha256MatchesKnownVectors() throws {
-        let empty = try SHA256Hasher()
+        let empty = try Digest(.sha256)
         #expect(empty.finalize() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        let abc = try SHA256Hasher()
+        let abc = try Digest(.sha256)
         abc.update(Data("ab".utf8))
         abc.update(Data("c".utf8))
         #expect(abc.finalize() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

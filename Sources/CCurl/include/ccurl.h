@@ -1,12 +1,15 @@
 #pragma once
-// A small, non-variadic C surface over libcurl (and OpenSSL's SHA-256) for Swift.
+// A small, non-variadic C surface over libcurl for Swift.
 //
 // Why: curl_easy_setopt/curl_easy_getinfo are variadic and cannot be called from
 // Swift. This shim performs one HTTP request per call with every option passed in
 // a plain struct, reporting headers, body bytes and progress through C callbacks
 // that carry an opaque context pointer. Redirects are NOT followed here: the Swift
 // side follows them itself so it can read hub headers on the redirect response and
-// drop credentials when the redirect leaves the hub's origin.
+// drop credentials when the redirect leaves the hub's origin. Only http and https
+// are enabled (CURLOPT_PROTOCOLS_STR and CURLOPT_REDIR_PROTOCOLS_STR): Debian's
+// libcurl also speaks file, gopher, dict, ftp, smtp..., which a hostile Location or
+// HF_ENDPOINT could otherwise use to read local files or reach internal services.
 
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +73,8 @@ typedef enum ccurl_failure {
     CCURL_ABORTED_BY_CALLBACK_TICK = 7,
     /// Anything else (malformed URL, out of memory, protocol error...).
     CCURL_OTHER = 8,
+    /// The URL's scheme is not http or https (libcurl refused it before any I/O).
+    CCURL_REFUSED_PROTOCOL = 9,
 } ccurl_failure;
 
 typedef struct ccurl_result {
@@ -87,14 +92,6 @@ void ccurl_perform(ccurl_session *session, const ccurl_request *request, ccurl_r
 
 /// libcurl's version string, for logs.
 const char *ccurl_version(void);
-
-/// Incremental SHA-256 (OpenSSL's EVP implementation).
-typedef struct ccurl_sha256 ccurl_sha256;
-ccurl_sha256 *ccurl_sha256_new(void);
-void ccurl_sha256_update(ccurl_sha256 *hasher, const void *data, size_t length);
-/// Writes 32 bytes into `digest`. The hasher cannot be updated afterwards.
-void ccurl_sha256_final(ccurl_sha256 *hasher, uint8_t *digest);
-void ccurl_sha256_free(ccurl_sha256 *hasher);
 
 #ifdef __cplusplus
 }

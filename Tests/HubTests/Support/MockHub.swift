@@ -11,6 +11,11 @@ final class MockHub {
         var corrupt: Bool?
         var advertise_size: Int64?
         var throttle: Int?
+        var location: String?
+        var cdn_redirect: String?
+        var hide_size: Bool?
+        var no_length: Bool?
+        var extra_bytes: Int?
     }
 
     struct Repo: Encodable {

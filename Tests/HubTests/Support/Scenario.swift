@@ -37,10 +37,12 @@ final class Scenario {
         try Scenario(["test/tiny": ({ try RepoFixture.single(at: $0) }, token, faults)], apiFailTimes: apiFailTimes)
     }
 
-    func client(token: String? = nil, offline: Bool = false, endpoint: String? = nil) -> HubClient {
-        HubClient(
-            configuration: testConfiguration(endpoint: endpoint ?? hub.endpoint, cache: cache, token: token, offline: offline),
-            logger: recorder.logger)
+    func client(
+        token: String? = nil, offline: Bool = false, endpoint: String? = nil, adjust: (inout HubConfiguration) -> Void = { _ in }
+    ) -> HubClient {
+        var configuration = testConfiguration(endpoint: endpoint ?? hub.endpoint, cache: cache, token: token, offline: offline)
+        adjust(&configuration)
+        return HubClient(configuration: configuration, logger: recorder.logger)
     }
 
     func source(_ repo: String, _ file: String) throws -> Data {

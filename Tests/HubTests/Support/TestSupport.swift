@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import Hub
@@ -41,18 +42,39 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-/// Collects log lines and progress updates from a client (from any thread).
+/// Collects log lines (through a swift-log handler) and progress updates from a
+/// client (from any thread).
 final class Recorder: @unchecked Sendable {
     private let lock = NSLock()
-    private var lines: [(HubLogLevel, String)] = []
+    private var lines: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] = []
     private var updates: [HubProgress] = []
 
-    var logger: HubLogger { { level, line in self.lock.withLock { self.lines.append((level, line)) } } }
+    var logger: Logger { Logger(label: "hubtests") { _ in Handler(recorder: self) } }
     var observer: HubProgressObserver { { progress in self.lock.withLock { self.updates.append(progress) } } }
 
-    var logLines: [String] { lock.withLock { lines.map(\.1) } }
-    var warnings: [String] { lock.withLock { lines.filter { $0.0 == .warning }.map(\.1) } }
+    var logLines: [String] { lock.withLock { lines.map(\.message) } }
+    var warnings: [String] { lock.withLock { lines.filter { $0.level == .warning }.map(\.message) } }
+    var metadata: [Logger.Metadata] { lock.withLock { lines.map(\.metadata) } }
     var progress: [HubProgress] { lock.withLock { updates } }
+
+    fileprivate func record(_ event: LogEvent, _ metadata: Logger.Metadata) {
+        lock.withLock { lines.append((event.level, event.message.description, metadata)) }
+    }
+
+    private struct Handler: LogHandler {
+        let recorder: Recorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            recorder.record(event, metadata.merging(event.metadata ?? [:]) { $1 })
+        }
+    }
 }
 
 /// Runs a program to completion with a time limit; returns (status, stdout, stderr).
