@@ -40,15 +40,17 @@ import Tokenizers
     }
 
     @Test func aPromptPastTheLimitIsATokenizerError() throws {
-        // Room for an unsplit image's prompt only.
+        // Room for the prompt of a wide strip (1x4 tiles here), not for a square's (4x4).
+        let wide = try #require(RGBImage(width: 2000, height: 100, pixels: [UInt8](repeating: 200, count: 2000 * 100 * 3)))
+        let square = try #require(RGBImage(width: 1, height: 1, pixels: [1, 2, 3]))
+        let wideLayout = preprocessor.tiler.layout(width: wide.width, height: wide.height)
+        #expect(wideLayout.tileCount < preprocessor.tiler.layout(width: 1, height: 1).tileCount)
         var configuration = preprocessor.processor.configuration
-        configuration.maxSequenceLength = try preprocessor.processor.imagePrompt(.unsplit(tileSize: 64)).inputIDs.count
+        configuration.maxSequenceLength = try preprocessor.processor.imagePrompt(wideLayout).inputIDs.count
         let limited = ImagePreprocessor(
             processor: try Processor(tokenizer: preprocessor.processor.tokenizer, configuration: configuration),
             decoder: preprocessor.decoder, tiler: preprocessor.tiler)
-        let page = try #require(RGBImage(width: 850, height: 1100, pixels: [UInt8](repeating: 200, count: 850 * 1100 * 3)))
-        #expect(throws: TokenizerError.self) { _ = try limited.input(page) }
-        let dot = try #require(RGBImage(width: 1, height: 1, pixels: [1, 2, 3]))
-        #expect(try limited.input(dot).layout == .unsplit(tileSize: 64))
+        #expect(throws: TokenizerError.self) { _ = try limited.input(square) }
+        #expect(try limited.input(wide).layout == wideLayout)
     }
 }

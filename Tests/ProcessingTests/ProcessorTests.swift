@@ -76,12 +76,15 @@ import Tokenizers
             processor.imageExpansion(grid) == "<fake_token_around_image><row_1_col_1>" + images + "\n"
                 + "<fake_token_around_image><row_2_col_1>" + images + "\n" + "\n" + global)
         #expect(
-            processor.imagePromptText(.unsplit(tileSize: 512)) == "<|begin_of_text|>User:" + global + "Describe the image.<end_of_utterance>\nAssistant:")
+            processor.imagePromptText(.unsplit(tileSize: 512)) == "<|begin_of_text|>User:" + global
+                + "Describe the image.<end_of_utterance>\nAssistant:")
     }
 
     @Test func rejectsInvalidGrids() throws {
         let processor = try Fixtures.processor(geometry: "tiny")
-        #expect(throws: ProcessingError.invalidGrid(rows: -1, cols: 2)) { _ = try processor.imagePrompt(Fixtures.layout(rows: -1, cols: 2)) }
+        #expect(throws: ProcessingError.invalidGrid(rows: -1, cols: 2)) {
+            _ = try processor.imagePrompt(Fixtures.layout(rows: -1, cols: 2))
+        }
         #expect(throws: ProcessingError.invalidGrid(rows: 2, cols: 0)) { _ = try processor.imagePrompt(Fixtures.layout(rows: 2, cols: 0)) }
         #expect(throws: ProcessingError.invalidGrid(rows: 1, cols: 1)) {
             _ = try processor.imagePrompt(TileLayout(rows: 1, cols: 1, tileSize: 0))
