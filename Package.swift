@@ -138,13 +138,15 @@ var products: [Product] = [.executable(name: "colmodernvbert", targets: ["colmod
 if let flag = environment["ENABLE_BENCHMARKS"], !flag.isEmpty, flag != "0" {
     let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
     targets += [
+        // What the benchmarks read about their process: CPU time, resident memory.
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: swiftSettings),
         // The forward pass (queries, a page; vision and text towers apart) on benchmark inputs.
         .executableTarget(
-            name: "ModelBenchmark", dependencies: ["ColModernVBert", "SafeTensors", "Torch", argumentParser],
+            name: "ModelBenchmark", dependencies: ["ColModernVBert", "SafeTensors", "Torch", "BenchmarkSupport", argumentParser],
             path: "Benchmarks/ModelBenchmark", swiftSettings: swiftSettings),
         // Encoded page to the vision tower's input tensor: decode, tile, prompt, tensor; copies counted.
         .executableTarget(
-            name: "ImageInputBenchmark", dependencies: ["Processing", "Imaging", "Torch", argumentParser],
+            name: "ImageInputBenchmark", dependencies: ["Processing", "Imaging", "Torch", "BenchmarkSupport", argumentParser],
             path: "Benchmarks/ImageInputBenchmark", swiftSettings: swiftSettings),
     ]
     products += [

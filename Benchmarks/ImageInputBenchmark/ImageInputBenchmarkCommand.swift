@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import Foundation
 import Imaging
 import Processing
@@ -30,6 +31,14 @@ struct ImageInputBenchmarkCommand: ParsableCommand {
     @Option(help: "Timed runs of each path.")
     var runs = 5
 
+    @Option(help: "Instead of timing: run this path once (copying or in-place) and print its peak memory growth.")
+    var peakMemory: ImagePath?
+
+    enum ImagePath: String, ExpressibleByArgument {
+        case copying
+        case inPlace = "in-place"
+    }
+
     func validate() throws {
         guard warmup >= 0, runs > 0 else { throw ValidationError("--runs must be positive and --warmup not negative") }
     }
@@ -59,6 +68,16 @@ struct ImageInputBenchmarkCommand: ParsableCommand {
             return try Tensor.fromBlob(
                 UnsafeRawPointer(input.pixels.values.baseAddress!), shape: input.pixelShape, dtype: .float32,
                 owner: input.pixels)
+        }
+        if let peakMemory {
+            let before = ProcessMetrics.residentMemory().current
+            let tensor = try (peakMemory == .copying ? copyingPath : inPlacePath)()
+            let peak = ProcessMetrics.residentMemory().peak
+            print(
+                String(
+                    format: "%@: peak resident growth %.1f MiB for a tensor of %.1f MiB", peakMemory.rawValue,
+                    Double(peak - before) / Double(1 << 20), Double(tensor.numel * 4) / Double(1 << 20)))
+            return
         }
         // Alternating runs, so that other load on the machine falls on both paths alike.
         let (copying, inPlace) = try time(copyingPath, inPlacePath)

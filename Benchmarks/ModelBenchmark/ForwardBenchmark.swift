@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import ColModernVBert
 import Foundation
 import SafeTensors
