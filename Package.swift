@@ -136,6 +136,34 @@ var targets: [Target] = [
 // depend on, so one module can be built and tested while others are mid-change.
 // Unset (CI, the README commands): everything.
 var products: [Product] = [.executable(name: "colmodernvbert", targets: ["colmodernvbert"])]
+
+// MARK: - Benchmarks
+//
+// Only with `ENABLE_BENCHMARKS=1` (as Hummingbird adds its benchmark targets only when
+// ENABLE_HB_BENCHMARKS is set), so that CI and service builds never compile them:
+//   ENABLE_BENCHMARKS=1 swift build -c release --product ModelBenchmark
+// scripts/bench_model.sh builds and runs it. The benchmarks reach the internals they time
+// through `package` access; products are named like their targets (the filter below relies on it).
+if let flag = environment["ENABLE_BENCHMARKS"], !flag.isEmpty, flag != "0" {
+    let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+    targets += [
+        // What the benchmarks read about their process: CPU time, resident memory.
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: swiftSettings),
+        // The forward pass (queries, a page; vision and text towers apart) on benchmark inputs.
+        .executableTarget(
+            name: "ModelBenchmark", dependencies: ["ColModernVBert", "SafeTensors", "Torch", "BenchmarkSupport", argumentParser],
+            path: "Benchmarks/ModelBenchmark", swiftSettings: swiftSettings),
+        // Encoded page to the vision tower's input tensor: decode, tile, prompt, tensor; copies counted.
+        .executableTarget(
+            name: "ImageInputBenchmark", dependencies: ["Processing", "Imaging", "Torch", "BenchmarkSupport", argumentParser],
+            path: "Benchmarks/ImageInputBenchmark", swiftSettings: swiftSettings),
+    ]
+    products += [
+        .executable(name: "ModelBenchmark", targets: ["ModelBenchmark"]),
+        .executable(name: "ImageInputBenchmark", targets: ["ImageInputBenchmark"]),
+    ]
+}
+
 if let only = environment["PACKAGE_TARGETS"], !only.isEmpty {
     let byName = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0) })
     var keep = Set<String>()
@@ -148,7 +176,7 @@ if let only = environment["PACKAGE_TARGETS"], !only.isEmpty {
         }
     }
     targets = targets.filter { keep.contains($0.name) }
-    products = keep.contains("colmodernvbert") ? products : []
+    products = products.filter { keep.contains($0.name) }
 }
 
 let package = Package(

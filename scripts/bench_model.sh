@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Benchmarks the Swift ColModernVBert forward pass against the Python reference (transformers'
-# ColModernVBertForRetrieval) on the same full-size random checkpoint, on the CPU in float32.
+# ColModernVBertForRetrieval) on the same checkpoint and inputs, on the CPU in float32.
 #
-#   scripts/bench_model.sh [--dir DIR] [--threads N] [--warmup N] [--query-runs N] [--image-runs N]
-#                          [--rounds N] [--tile-batch N] [--kernel panels|libtorch|oneDNN]
+#   scripts/bench_model.sh [--quick] [--dir DIR] [--threads N] [--warmup N] [--query-runs N]
+#                          [--image-runs N] [--rounds N] [--tile-batch N] [--kernel panels|libtorch|oneDNN]
 #
 # DIR (default .build-bench/full-model, env BENCH_DIR) receives, when missing: the checkpoint
 # (published ModernVBERT/colmodernvbert-merged architecture and weight layout, random weights, ~1 GB,
 # scripts/fixtures/make_tiny_model.py --full) and the inputs (one short query; one A4 page cut into
-# 3x4 tiles + global tile, scripts/bench/make_inputs.py). The Swift side is a small driver over
-# ColModernVBert.ModelBenchmark, built in release mode in a throw-away package next to the repo's
-# manifest (.build-bench/driver-package). Each side runs in its own process; with --rounds N they
-# alternate N times and the best round of each is reported. Prints median forward times, the
-# Swift/Python ratio and each process's peak resident memory.
+# 3x4 tiles + global tile, scripts/bench/make_inputs.py). --quick instead runs the tiny test
+# checkpoint (Tests/Fixtures/tiny-model) with few runs: a smoke run in seconds, not a measurement.
+# The Swift side is the ModelBenchmark target (Benchmarks/ModelBenchmark), which the manifest
+# declares only with ENABLE_BENCHMARKS=1; it is built in release mode here. Each side runs in its
+# own process; with --rounds N they alternate N times and the best round of each is reported.
+# Prints median forward times, the Swift/Python ratio and each process's peak resident memory.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +21,7 @@ PY="$ROOT/.deps/venv/bin/python"
 export PATH="/opt/swift/usr/bin:$PATH"
 
 DIR="${BENCH_DIR:-$ROOT/.build-bench/full-model}"
+INPUTS=""
 THREADS=1
 WARMUP=2
 QUERY_RUNS=10
@@ -29,6 +31,10 @@ TILE_BATCH=2
 KERNEL=panels
 while [ $# -gt 0 ]; do
     case "$1" in
+        --quick)
+            DIR="$ROOT/Tests/Fixtures/tiny-model"
+            INPUTS="$ROOT/.build-bench/quick/bench_inputs.safetensors"
+            WARMUP=1; QUERY_RUNS=3; IMAGE_RUNS=2; shift ;;
         --dir) DIR="$2"; shift 2 ;;
         --threads) THREADS="$2"; shift 2 ;;
         --warmup) WARMUP="$2"; shift 2 ;;
@@ -37,7 +43,7 @@ while [ $# -gt 0 ]; do
         --rounds) ROUNDS="$2"; shift 2 ;;
         --tile-batch) TILE_BATCH="$2"; shift 2 ;;
         --kernel) KERNEL="$2"; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -47,36 +53,23 @@ if [ ! -f "$DIR/model.safetensors" ] || [ ! -f "$DIR/config.json" ]; then
     echo "== generating the full-size random checkpoint in $DIR"
     "$PY" "$ROOT/scripts/fixtures/make_tiny_model.py" --full "$DIR"
 fi
-INPUTS="$DIR/bench_inputs.safetensors"
+INPUTS="${INPUTS:-$DIR/bench_inputs.safetensors}"
 if [ ! -f "$INPUTS" ]; then
+    mkdir -p "$(dirname "$INPUTS")"
     "$PY" "$ROOT/scripts/bench/make_inputs.py" "$INPUTS" "$DIR"
 fi
 
-# The driver package: the repo's manifest plus one executable target, sources linked in.
-PKG="$ROOT/.build-bench/driver-package"
-mkdir -p "$PKG"
-ln -sfn "$ROOT/Sources" "$PKG/Sources"
-ln -sfn "$ROOT/.deps" "$PKG/.deps"
-ln -sfn "$ROOT/scripts/bench/driver" "$PKG/BenchDriver"
-[ -f "$ROOT/Package.resolved" ] && cp "$ROOT/Package.resolved" "$PKG/Package.resolved"
-MARK='// MARK: - Development filter'
-grep -q "$MARK" "$ROOT/Package.swift" || { echo "Package.swift lacks '$MARK'" >&2; exit 1; }
-awk -v mark="$MARK" '
-    index($0, mark) == 1 {
-        print "targets.append(.executableTarget(name: \"BenchModelDriver\", dependencies: [\"ColModernVBert\"], path: \"BenchDriver\"))"
-    }
-    { print }
-' "$ROOT/Package.swift" > "$PKG/Package.swift.new"
-cmp -s "$PKG/Package.swift.new" "$PKG/Package.swift" 2>/dev/null || mv "$PKG/Package.swift.new" "$PKG/Package.swift"
-rm -f "$PKG/Package.swift.new"
-echo "== building the Swift driver (release)"
-# Clang's module cache does not notice headers added to CTorch's include folder; start it afresh.
-rm -rf "$ROOT"/.build-bench/swift/*/release/ModuleCache
-(cd "$PKG" && PACKAGE_TARGETS=BenchModelDriver swift build -c release --product BenchModelDriver \
-    --scratch-path "$ROOT/.build-bench/swift" 2>&1 | tail -3)
-DRIVER="$ROOT/.build-bench/swift/release/BenchModelDriver"
+echo "== building the Swift benchmark (release)"
+SCRATCH="$ROOT/.build-bench/swift"
+if ! (cd "$ROOT" && ENABLE_BENCHMARKS=1 swift build -c release --product ModelBenchmark --scratch-path "$SCRATCH" \
+    > "$ROOT/.build-bench/build.log" 2>&1); then
+    grep -E "error" "$ROOT/.build-bench/build.log" >&2 || tail -20 "$ROOT/.build-bench/build.log" >&2
+    echo "release build failed (a stale module cache after header changes: rm -rf $SCRATCH/*/release/ModuleCache)" >&2
+    exit 1
+fi
+DRIVER="$SCRATCH/release/ModelBenchmark"
 
-RESULTS="$DIR/results"
+RESULTS="$(dirname "$INPUTS")/results"
 mkdir -p "$RESULTS"
 rm -f "$RESULTS"/*.json
 for round in $(seq 1 "$ROUNDS"); do
@@ -84,8 +77,8 @@ for round in $(seq 1 "$ROUNDS"); do
     "$PY" "$ROOT/scripts/bench/reference_forward.py" "$DIR" "$INPUTS" "$THREADS" "$WARMUP" "$QUERY_RUNS" "$IMAGE_RUNS" \
         > "$RESULTS/python-$round.json"
     echo "== round $round/$ROUNDS: Swift"
-    "$DRIVER" "$DIR" "$INPUTS" "$THREADS" "$WARMUP" "$QUERY_RUNS" "$IMAGE_RUNS" "$TILE_BATCH" "$KERNEL" \
-        > "$RESULTS/swift-$round.json"
+    "$DRIVER" "$DIR" "$INPUTS" --threads "$THREADS" --warmup "$WARMUP" --query-runs "$QUERY_RUNS" \
+        --image-runs "$IMAGE_RUNS" --tile-batch "$TILE_BATCH" --kernel "$KERNEL" > "$RESULTS/swift-$round.json"
 done
 
 "$PY" "$ROOT/scripts/bench/summarize.py" "$RESULTS"

@@ -7,7 +7,7 @@ scripts/setup.sh --no-build --reference
 [ -d /opt/swift/usr/bin ] && export PATH=/opt/swift/usr/bin:$PATH
 export COLPALI_TEST_PYTHON="$root/.deps/venv/bin/python"
 # Formatting is part of the tests (.swift-format at the root).
-swift format lint --strict --recursive --parallel Package.swift Sources Tests
+swift format lint --strict --recursive --parallel Package.swift Sources Tests Benchmarks
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)'
 test "${PIPESTATUS[0]}" -eq 0
 # A short soak: mixed traffic with random worker kills and rolls (scripts/soak.py; bounded).

@@ -1,26 +1,21 @@
 import Torch
 
-/// One image prompt to embed: its token ids (with `imageSeqLen` `<image>` tokens per tile) and its
-/// tiles [T, C, S, S] (no padding tiles).
-public struct ImagePrompt: @unchecked Sendable {
-    public var inputIds: [Int]
-    public var tiles: Tensor
-
-    public init(inputIds: [Int], tiles: Tensor) {
-        self.inputIds = inputIds
-        self.tiles = tiles
-    }
+/// An image batch checked against the model and ready for the two towers: the prompts' ids
+/// (left-padded) and each item's tiles.
+package struct ImageBatch {
+    package let input: ModelInput
+    package let tiles: ImageTiles
 }
 
 extension ColModernVBertModel {
-    /// Embeds a processed query batch. Returns one `TokenEmbeddings` per row, holding only the
+    /// Embeds a processed query batch. Returns one `TokenVectors` per row, holding only the
     /// row's own tokens (attention mask ≠ 0), so the result never depends on the batch's padding.
-    public func embedQueries(inputIds: Tensor, attentionMask: Tensor) throws -> [TokenEmbeddings] {
+    public func embedQueries(inputIds: Tensor, attentionMask: Tensor) throws -> [TokenVectors] {
         try embed(inputIds: inputIds, attentionMask: attentionMask, pixelValues: nil)
     }
 
     /// Embeds token id lists (left-padded into one batch here).
-    public func embedQueries(_ sequences: [[Int]]) throws -> [TokenEmbeddings] {
+    public func embedQueries(_ sequences: [[Int]]) throws -> [TokenVectors] {
         let (ids, mask) = try ColModernVBertError.wrapping {
             try ModelInput.leftPadded(sequences, pad: config.text.padTokenId ?? 0)
         }
@@ -28,23 +23,51 @@ extension ColModernVBertModel {
     }
 
     /// Embeds a processed image batch: pixel values [B, tiles, C, S, S] padded with all-zero tiles.
-    public func embedImages(inputIds: Tensor, attentionMask: Tensor, pixelValues: Tensor) throws -> [TokenEmbeddings] {
+    public func embedImages(inputIds: Tensor, attentionMask: Tensor, pixelValues: Tensor) throws -> [TokenVectors] {
         try embed(inputIds: inputIds, attentionMask: attentionMask, pixelValues: pixelValues)
     }
 
-    /// Embeds image prompts of different sizes in one batch without building padding tiles.
-    public func embedImages(_ prompts: [ImagePrompt]) throws -> [TokenEmbeddings] {
+    /// Embeds images of different sizes in one batch without padding tiles. Item `i` is the prompt
+    /// `inputIds[i]` (`imageSeqLen` `<image>` tokens per tile, in tile order) with its tiles
+    /// `tiles[i]` [T, C, S, S]. Tiles already in the model's device and dtype are read in place.
+    public func embedImages(inputIds: [[Int]], tiles: [Tensor]) throws -> [TokenVectors] {
+        let batch = try imageBatch(inputIds: inputIds, tiles: tiles)
+        return try embed(batch, imageFeatures: imageFeatures(of: batch))
+    }
+
+    // MARK: - The image path in its stages (the model benchmark times each)
+
+    /// Checks prompts and tiles against each other and the model.
+    package func imageBatch(inputIds: [[Int]], tiles: [Tensor]) throws -> ImageBatch {
         try ColModernVBertError.wrapping {
-            let (ids, mask) = try ModelInput.leftPadded(prompts.map(\.inputIds), pad: config.text.padTokenId ?? 0)
-            let batch = try ModelInput(inputIds: ids, attentionMask: mask, config: config)
-            let tiles = try ImageTiles(items: prompts.map(\.tiles), config: config.vision)
-            try batch.checkImageTokens(tilesPerItem: tiles.realTilesPerItem, imageSeqLen: config.imageSeqLen)
-            let features = try tiles.real.map { try imageFeatures($0) }
-            return try split(run(batch, imageFeatures: features), batch: batch)
+            guard inputIds.count == tiles.count else {
+                throw ColModernVBertError.invalidInput("\(inputIds.count) image prompts but \(tiles.count) tile tensors")
+            }
+            let (ids, mask) = try ModelInput.leftPadded(inputIds, pad: config.text.padTokenId ?? 0)
+            let input = try ModelInput(inputIds: ids, attentionMask: mask, config: config)
+            let tiles = try ImageTiles(items: tiles, config: config.vision)
+            try input.checkImageTokens(tilesPerItem: tiles.realTilesPerItem, imageSeqLen: config.imageSeqLen)
+            return ImageBatch(input: input, tiles: tiles)
         }
     }
 
-    func embed(inputIds: Tensor, attentionMask: Tensor, pixelValues: Tensor?) throws -> [TokenEmbeddings] {
+    /// Vision tower and connector, item by item (no concatenated copy of the pixels):
+    /// [N · imageSeqLen, textHidden] in batch-then-tile order; nil when there are no tiles.
+    package func imageFeatures(of batch: ImageBatch) throws -> Tensor? {
+        try ColModernVBertError.wrapping {
+            let features = try batch.tiles.parts.map { try imageFeatures($0) }
+            return features.count <= 1 ? features.first : try Tensor.cat(features, dim: 0)
+        }
+    }
+
+    /// Text tower and head, with `imageFeatures` in the `<image>` positions; each item's own tokens.
+    package func embed(_ batch: ImageBatch, imageFeatures: Tensor?) throws -> [TokenVectors] {
+        try ColModernVBertError.wrapping {
+            try split(run(batch.input, imageFeatures: imageFeatures), batch: batch.input)
+        }
+    }
+
+    func embed(inputIds: Tensor, attentionMask: Tensor, pixelValues: Tensor?) throws -> [TokenVectors] {
         try ColModernVBertError.wrapping {
             let batch = try ModelInput(inputIds: inputIds, attentionMask: attentionMask, config: config)
             return try split(forward(batch, pixelValues: pixelValues), batch: batch)
@@ -52,7 +75,7 @@ extension ColModernVBertModel {
     }
 
     /// [B, L, dim] → each item's own token rows, as float32 on the host.
-    func split(_ output: Tensor, batch: ModelInput) throws -> [TokenEmbeddings] {
+    func split(_ output: Tensor, batch: ModelInput) throws -> [TokenVectors] {
         let values = try output.floats()
         let length = batch.length
         return batch.tokenPositions.enumerated().map { item, positions in
@@ -62,7 +85,7 @@ extension ColModernVBertModel {
                 let start = (item * length + position) * dim
                 own.append(contentsOf: values[start..<(start + dim)])
             }
-            return TokenEmbeddings(tokenCount: positions.count, dim: dim, values: own)
+            return TokenVectors(tokenCount: positions.count, dim: dim, values: own)
         }
     }
 }

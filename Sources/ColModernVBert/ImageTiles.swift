@@ -1,12 +1,23 @@
 import Torch
 
-/// The real tiles of a padded pixel batch [B, T, C, S, S]: like the reference, tiles whose values
-/// are all exactly 0 are padding and are dropped before the vision tower.
-struct ImageTiles {
-    /// Real tiles [N, C, S, S] in batch-then-tile order; nil when there are none.
-    let real: Tensor?
-    let realTilesPerItem: [Int]
+/// The real tiles of an image batch and how many belong to each item: all the model needs of the
+/// tile layout (the prompt carries rows and columns; the tile count is each tensor's first size).
+///
+/// Kept as parts, [n, C, S, S] each, in batch-then-tile order, so that tiles handed over per item
+/// reach the vision tower in place: concatenating a batch of pages would copy every pixel again
+/// (3 MB per 512 px tile), while the features that come out are 16x smaller.
+package struct ImageTiles {
+    /// Non-empty runs of real tiles, in batch-then-tile order.
+    package let parts: [Tensor]
+    package let realTilesPerItem: [Int]
 
+    /// All real tiles [N, C, S, S] as one tensor; nil when there are none.
+    var real: Tensor? {
+        get throws { parts.isEmpty ? nil : (parts.count == 1 ? parts[0] : try Tensor.cat(parts, dim: 0)) }
+    }
+
+    /// A padded pixel batch [B, T, C, S, S]: like the reference, tiles whose values are all
+    /// exactly 0 are padding and are dropped before the vision tower.
     init(pixelValues: Tensor, batch: Int, config: VisionConfig) throws {
         let shape = pixelValues.shape
         let size = config.imageSize
@@ -28,16 +39,16 @@ struct ImageTiles {
         }
         realTilesPerItem = counts
         if indices.isEmpty {
-            real = nil
+            parts = []
         } else if indices.count == flat.size(0) {
-            real = flat
+            parts = [flat]
         } else {
             let selection = try Tensor(int64s: indices, shape: [indices.count]).to(flat.device)
-            real = try flat.indexSelect(dim: 0, index: selection)
+            parts = [try flat.indexSelect(dim: 0, index: selection)]
         }
     }
 
-    /// Tiles that come without padding: one [T, C, S, S] tensor per item.
+    /// Tiles that come without padding: one [T, C, S, S] tensor per item, used as they are.
     init(items: [Tensor], config: VisionConfig) throws {
         let size = config.imageSize
         var counts: [Int] = []
@@ -55,6 +66,6 @@ struct ImageTiles {
             if shape[0] > 0 { parts.append(tiles) }
         }
         realTilesPerItem = counts
-        real = parts.isEmpty ? nil : (parts.count == 1 ? parts[0] : try Tensor.cat(parts, dim: 0))
+        self.parts = parts
     }
 }

@@ -2,7 +2,7 @@ import Torch
 
 /// A validated batch of token ids: rectangular [B, L], ids inside the vocabulary, with each item's
 /// real-token positions (attention mask ≠ 0) and `<image>` count known on the host.
-struct ModelInput {
+package struct ModelInput {
     /// [B, L] int64, CPU.
     let ids: Tensor
     /// [B, L] bool, CPU; nil when no position is padding.

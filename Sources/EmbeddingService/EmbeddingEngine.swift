@@ -1,19 +1,5 @@
+import ColModernVBert
 import Foundation
-
-/// Token vectors of one input: `tokenCount` × `dim` floats, token-major.
-public struct TokenVectors: Sendable, Equatable {
-    public let tokenCount: Int
-    public let dim: Int
-    public let values: [Float]
-
-    public init(tokenCount: Int, dim: Int, values: [Float]) {
-        self.tokenCount = tokenCount
-        self.dim = dim
-        self.values = values
-    }
-
-    public func row(_ index: Int) -> ArraySlice<Float> { values[(index * dim)..<((index + 1) * dim)] }
-}
 
 /// An image's embedding and where its `<image>` tokens are.
 public struct ImageEmbedding: Sendable, Equatable {

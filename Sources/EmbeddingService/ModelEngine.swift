@@ -7,19 +7,19 @@ import Torch
 
 /// The real engine: processor + image preprocessing + ColModernVBert on libtorch.
 ///
-/// Input checks, tokenization, decoding and preprocessing run on the request's own thread
-/// (so bad input fails fast and several requests preprocess in parallel); forward passes
-/// go through batchers that share one lock, so concurrent requests are combined and only
-/// one forward pass runs at a time.
+/// Input checks, tokenization, decoding and preprocessing (Processing's `ImagePreprocessor`) run on
+/// the request's own thread, so bad input fails fast and requests preprocess in parallel, also
+/// while another request's forward pass runs; forward passes go through batchers that share one
+/// lock, so concurrent requests are combined and only one forward pass runs at a time. An image
+/// reaches the model as its `ImageInput`'s pixel memory wrapped in a tensor, not copied.
 public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
     public let info: EngineInfo
     private let model: ColModernVBertModel
     private let processor: Processor
-    private let imageProcessor: Idefics3ImageProcessor
+    private let images: ImagePreprocessor
     private let imageConfig: Idefics3ProcessorConfig
-    private let decoder: ImageDecoder
     private let queryBatcher: Batcher<[Int], TokenVectors>
-    private let imageBatcher: Batcher<ColModernVBert.ImagePrompt, TokenVectors>
+    private let imageBatcher: Batcher<ImageInput, TokenVectors>
 
     public init(directory: URL, modelID: String, configuration: ServiceConfiguration) throws {
         let device = configuration.resolvedDevice
@@ -41,8 +41,8 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         self.model = model
         self.processor = processor
         self.imageConfig = imageConfig
-        self.imageProcessor = imageProcessor
-        decoder = ImageDecoder(maxPixels: configuration.maxImagePixels)
+        images = ImagePreprocessor(
+            processor: processor, decoder: ImageDecoder(maxPixels: configuration.maxImagePixels), tiler: imageProcessor)
         info = EngineInfo(
             modelID: modelID, device: device.description, dtype: dtype.torchName, flashAttention: false,
             dim: model.dim, imageTokenID: model.imageTokenId, imageSeqLen: model.imageSeqLen)
@@ -51,14 +51,15 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         let maxBatch = configuration.maxBatchSize
         queryBatcher = Batcher(maxBatch: maxBatch, serial: serial) { sequences in
             try stride(from: 0, to: sequences.count, by: maxBatch).flatMap { start in
-                try model.embedQueries(Array(sequences[start..<min(start + maxBatch, sequences.count)])).map(TokenVectors.init)
+                try model.embedQueries(Array(sequences[start..<min(start + maxBatch, sequences.count)]))
             }
         }
         // Images are far larger than queries: a handful per forward pass bounds memory.
         let imagesPerPass = max(1, min(maxBatch, 4))
-        imageBatcher = Batcher(maxBatch: imagesPerPass, serial: serial) { prompts in
-            try stride(from: 0, to: prompts.count, by: imagesPerPass).flatMap { start in
-                try model.embedImages(Array(prompts[start..<min(start + imagesPerPass, prompts.count)])).map(TokenVectors.init)
+        imageBatcher = Batcher(maxBatch: imagesPerPass, serial: serial) { inputs in
+            try stride(from: 0, to: inputs.count, by: imagesPerPass).flatMap { start in
+                let pass = inputs[start..<min(start + imagesPerPass, inputs.count)]
+                return try model.embedImages(inputIds: pass.map(\.prompt.inputIDs), tiles: pass.map { try $0.tilesTensor() })
             }
         }
     }
@@ -77,35 +78,21 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
     }
 
     public func embedImages(_ images: [[UInt8]]) throws -> [ImageEmbedding] {
-        var prompts: [ColModernVBert.ImagePrompt] = []
-        var layouts: [(prompt: Processing.ImagePrompt, width: Int, height: Int)] = []
-        for (index, bytes) in images.enumerated() {
-            let rgb: RGBImage
+        let inputs = try images.enumerated().map { index, bytes in
             do {
-                rgb = try decoder.decodeRGB(bytes)
-            } catch {
+                return try self.images.input(encoded: bytes)
+            } catch let error as ImagingError {
                 throw InputError("image \(index): \(error)")
-            }
-            let processed = imageProcessor.process(rgb)
-            let grid = try ImageGrid(processed)
-            let prompt: Processing.ImagePrompt
-            do {
-                prompt = try processor.imagePrompt(grid)
             } catch let error as TokenizerError {
                 throw Self.classify(error, item: "image \(index)")
             }
-            let tiles = try processed.pixelValues.withUnsafeBytes { bytes in
-                try Tensor(bytes: bytes, shape: processed.shape, dtype: .float32)
-            }
-            prompts.append(ColModernVBert.ImagePrompt(inputIds: prompt.inputIDs, tiles: tiles))
-            layouts.append((prompt, rgb.width, rgb.height))
         }
-        let vectors = try imageBatcher.run(prompts)
-        return zip(vectors, layouts).map { vectors, layout in
+        let vectors = try imageBatcher.run(inputs)
+        return zip(vectors, inputs).map { vectors, input in
             ImageEmbedding(
-                vectors: vectors, imagePatchIndices: layout.prompt.imageTokenPositions,
-                tileRows: layout.prompt.grid.rows, tileColumns: layout.prompt.grid.cols,
-                imageWidth: layout.width, imageHeight: layout.height)
+                vectors: vectors, imagePatchIndices: input.prompt.imageTokenPositions,
+                tileRows: input.layout.rows, tileColumns: input.layout.cols,
+                imageWidth: input.imageWidth, imageHeight: input.imageHeight)
         }
     }
 
@@ -147,8 +134,11 @@ public enum ModelEngineError: Error, CustomStringConvertible {
     }
 }
 
-extension TokenVectors {
-    init(_ embeddings: TokenEmbeddings) {
-        self.init(tokenCount: embeddings.tokenCount, dim: embeddings.dim, values: embeddings.values)
+extension ImageInput {
+    /// The tiles [T, 3, S, S] as a float32 CPU tensor over the pixel memory itself (no copy); the
+    /// tensor keeps the memory alive for as long as libtorch holds it.
+    func tilesTensor() throws -> Tensor {
+        try Tensor.fromBlob(
+            UnsafeRawPointer(pixels.values.baseAddress!), shape: pixelShape, dtype: .float32, owner: pixels)
     }
 }

@@ -1,7 +1,10 @@
+import Imaging
+
 /// Token ids of one image's prompt, and where its `<image>` placeholders are (the positions
 /// the vision features replace, and whose output vectors are the image's patch embeddings).
 public struct ImagePrompt: Sendable, Equatable {
-    public let grid: ImageGrid
+    /// The tile grid the prompt was expanded for.
+    public let layout: TileLayout
     /// `[CLS]`, the visual prompt with `<image>` expanded, `[SEP]`.
     public let inputIDs: [Int]
     /// Index in `inputIDs` of every `<image>` token, ascending: the tiles row-major, then the
@@ -14,27 +17,12 @@ public struct ImagePrompt: Sendable, Equatable {
     public var imagePatchStart: Int { imageTokenPositions.first ?? 0 }
     public var imagePatchCount: Int { imageTokenPositions.count }
 
-    /// The `<image>` positions of each view: `grid.rows * grid.cols` tiles in row-major order,
-    /// then the global view last.
+    /// The `<image>` positions of each view: `layout.rows * layout.cols` tiles in row-major
+    /// order, then the global view last.
     public var positionsByView: [ArraySlice<Int>] {
         guard imageSeqLen > 0 else { return [] }
         return stride(from: 0, to: imageTokenPositions.count, by: imageSeqLen).map {
             imageTokenPositions[$0..<min($0 + imageSeqLen, imageTokenPositions.count)]
         }
-    }
-}
-
-/// Several image prompts padded into one batch (rows in the same order as `prompts`).
-public struct ImagePromptBatch: Sendable, Equatable {
-    public let prompts: [ImagePrompt]
-    /// Row-aligned ids and attention mask.
-    public let inputIDs: [[Int]]
-    public let attentionMask: [[Int]]
-    /// Padding tokens before each row's first real token (0 with right padding).
-    public let leadingPadding: [Int]
-
-    /// `<image>` positions of prompt `row` inside the padded row.
-    public func imageTokenPositions(row: Int) -> [Int] {
-        prompts[row].imageTokenPositions.map { $0 + leadingPadding[row] }
     }
 }

@@ -1,3 +1,5 @@
+import Imaging
+
 /// Why a query or image prompt could not be built. Tokenizer failures (such as
 /// `TokenizerError.sequenceTooLong`) are passed through unchanged.
 public enum ProcessingError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -12,6 +14,9 @@ public enum ProcessingError: Error, Equatable, Sendable, CustomStringConvertible
     case invalidGrid(rows: Int, cols: Int)
     /// An empty batch.
     case noInputs
+    /// The image processor tiled an image differently from the layout it predicted for its size
+    /// (nil: it refused the memory sized for that layout); a bug, not bad input.
+    case tilingMismatch(predicted: TileLayout, processed: TileLayout?)
 
     public var description: String {
         switch self {
@@ -25,6 +30,8 @@ public enum ProcessingError: Error, Equatable, Sendable, CustomStringConvertible
             return "invalid image tile layout \(rows)x\(cols)"
         case .noInputs:
             return "no inputs"
+        case .tilingMismatch(let predicted, let processed):
+            return "the image processor predicted tiles \(predicted) but produced \(processed.map(\.description) ?? "more than that")"
         }
     }
 }

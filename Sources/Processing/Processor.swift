@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Tokenizers
 
 /// Builds model inputs the way the reference `ColModernVBertProcessor` does:
@@ -8,7 +9,8 @@ import Tokenizers
 /// - image: the visual prompt with `<image>` replaced by the Idefics3 tile expansion for the
 ///   image's tile grid, tokenized with the template.
 ///
-/// Image pixels are not handled here; only the grid (rows, cols) matters for the ids.
+/// Image pixels are not handled here (`ImagePreprocessor` adds them); only the tile layout's rows
+/// and columns matter for the ids.
 public struct Processor: Sendable {
     public let tokenizer: Tokenizer
     public let configuration: ProcessorConfiguration
@@ -73,18 +75,18 @@ public struct Processor: Sendable {
 
     // MARK: - Images
 
-    /// The Idefics3 expansion of `<image>` for a grid: per tile
+    /// The Idefics3 expansion of `<image>` for a tile layout: per tile
     /// `<fake_token_around_image><row_R_col_C>` + `<image>` x image_seq_len, a newline after each
     /// row of tiles, then `\n<fake_token_around_image><global-img>` + `<image>` x image_seq_len +
     /// `<fake_token_around_image>`. An unsplit image has the global part only, without the
     /// leading newline.
-    public func imageExpansion(_ grid: ImageGrid) -> String {
+    public func imageExpansion(_ layout: TileLayout) -> String {
         let images = String(repeating: Self.imageToken, count: configuration.imageSeqLen)
         let global = Self.fakeImageToken + Self.globalImageToken + images + Self.fakeImageToken
-        guard grid.isSplit else { return global }
+        guard layout.isSplit else { return global }
         var text = ""
-        for row in 1...grid.rows {
-            for col in 1...grid.cols {
+        for row in 1...layout.rows {
+            for col in 1...layout.cols {
                 text += Self.fakeImageToken + "<row_\(row)_col_\(col)>" + images
             }
             text += "\n"
@@ -92,31 +94,22 @@ public struct Processor: Sendable {
         return text + "\n" + global
     }
 
-    /// The full image prompt text for a grid (the visual prompt with `<image>` expanded).
-    public func imagePromptText(_ grid: ImageGrid) -> String {
-        ByteSearch.replacingFirst(Self.imageToken, in: configuration.visualPromptPrefix, with: imageExpansion(grid))
+    /// The full image prompt text for a tile layout (the visual prompt with `<image>` expanded).
+    public func imagePromptText(_ layout: TileLayout) -> String {
+        ByteSearch.replacingFirst(Self.imageToken, in: configuration.visualPromptPrefix, with: imageExpansion(layout))
     }
 
-    /// Ids of an image prompt and the positions of its `<image>` tokens.
-    public func imagePrompt(_ grid: ImageGrid) throws -> ImagePrompt {
-        let ids = tokenizer.encode(imagePromptText(grid))
+    /// Ids of an image prompt and the positions of its `<image>` tokens. Throws
+    /// `ProcessingError.invalidGrid` for a layout with negative counts, rows without columns (or
+    /// the reverse) or no tile size, and `TokenizerError.sequenceTooLong` past the model's limit.
+    public func imagePrompt(_ layout: TileLayout) throws -> ImagePrompt {
+        guard layout.isValid else { throw ProcessingError.invalidGrid(rows: layout.rows, cols: layout.cols) }
+        let ids = tokenizer.encode(imagePromptText(layout))
         if let limit = configuration.maxSequenceLength, ids.count > limit {
             throw TokenizerError.sequenceTooLong(length: ids.count, limit: limit)
         }
         let positions = ids.indices.filter { ids[$0] == imageTokenID }
-        return ImagePrompt(grid: grid, inputIDs: ids, imageTokenPositions: positions, imageSeqLen: configuration.imageSeqLen)
-    }
-
-    /// Image prompts for several images, padded into one batch like the reference's
-    /// `process_images` (pad token on the tokenizer's padding side).
-    public func imagePrompts(_ grids: [ImageGrid]) throws -> ImagePromptBatch {
-        guard !grids.isEmpty else { throw ProcessingError.noInputs }
-        let prompts = try grids.map(imagePrompt)
-        let batch = try PaddedBatch(
-            sequences: prompts.map(\.inputIDs), padID: tokenizer.padTokenID, side: tokenizer.config.paddingSide)
-        let leading = prompts.map { batch.side == .left ? batch.width - $0.inputIDs.count : 0 }
-        return ImagePromptBatch(
-            prompts: prompts, inputIDs: batch.inputIDs, attentionMask: batch.attentionMask, leadingPadding: leading)
+        return ImagePrompt(layout: layout, inputIDs: ids, imageTokenPositions: positions, imageSeqLen: configuration.imageSeqLen)
     }
 }
 

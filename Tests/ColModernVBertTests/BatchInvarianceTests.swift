@@ -46,8 +46,8 @@ import Torch
         let batched = try model.embedImages(
             inputIds: fixture.inputIds, attentionMask: fixture.attentionMask, pixelValues: pixels)
         for (index, picture) in description.pixels.enumerated() {
-            let prompt = ImagePrompt(inputIds: try fixture.item(index).ids, tiles: try file.tensor("pixels." + picture))
-            let alone = try model.embedImages([prompt])[0]
+            let alone = try model.embedImages(
+                inputIds: [try fixture.item(index).ids], tiles: [try file.tensor("pixels." + picture)])[0]
             let difference = maxAbsDifference(batched[index].rows, alone.rows)
             #expect(difference <= tolerance, "\(name)[\(index)]: \(difference)")
         }
@@ -57,12 +57,12 @@ import Torch
         let file = try Fixtures.file("images.safetensors")
         let fixture = try FixtureCase(file: file, name: "image_many_tiles")
         let tiles = try file.tensor("pixels.page.split")
-        let prompt = ImagePrompt(inputIds: try fixture.item(0).ids, tiles: tiles)
+        let ids = try fixture.item(0).ids
         var results: [[[Float]]] = []
         for tileBatch in [0, 1, 5] {
             let model = try ColModernVBertModel.load(
                 directory: Fixtures.tinyModel, options: ModelOptions(device: .cpu, dtype: .float32, visionTileBatch: tileBatch))
-            results.append(try model.embedImages([prompt])[0].rows)
+            results.append(try model.embedImages(inputIds: [ids], tiles: [tiles])[0].rows)
         }
         #expect(maxAbsDifference(results[0], results[1]) <= tolerance)
         #expect(maxAbsDifference(results[0], results[2]) <= tolerance)

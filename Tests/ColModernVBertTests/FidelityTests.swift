@@ -67,10 +67,9 @@ import Torch
         let file = try Fixtures.file("images.safetensors")
         let description = try #require(try Fixtures.cases.get().image_cases[name])
         let fixture = try FixtureCase(file: file, name: name)
-        let prompts = try description.pixels.enumerated().map { index, picture in
-            ImagePrompt(inputIds: try fixture.item(index).ids, tiles: try file.tensor("pixels." + picture))
-        }
-        let output = try model.embedImages(prompts)
+        let ids = try description.pixels.indices.map { try fixture.item($0).ids }
+        let tiles = try description.pixels.map { try file.tensor("pixels." + $0) }
+        let output = try model.embedImages(inputIds: ids, tiles: tiles)
         for (index, embedding) in output.enumerated() {
             let difference = maxAbsDifference(embedding.rows, try fixture.item(index).reference)
             #expect(difference <= fidelityTolerance, "\(name)[\(index)]: max abs difference \(difference)")

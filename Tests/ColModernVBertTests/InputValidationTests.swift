@@ -16,11 +16,11 @@ import Torch
         #expect(ids.filter { $0 == model.imageTokenId }.count == 13 * model.imageSeqLen)
         let fewerTiles = try tiles.narrow(dim: 0, start: 0, length: 12)
         #expect(throws: ColModernVBertError.imageTokenMismatch(item: 0, imageTokens: 52, imageFeatures: 48)) {
-            try model.embedImages([ImagePrompt(inputIds: ids, tiles: fewerTiles)])
+            try model.embedImages(inputIds: [ids], tiles: [fewerTiles])
         }
         if let first = ids.firstIndex(of: model.imageTokenId) { ids.remove(at: first) }
         #expect(throws: ColModernVBertError.imageTokenMismatch(item: 0, imageTokens: 51, imageFeatures: 52)) {
-            try model.embedImages([ImagePrompt(inputIds: ids, tiles: tiles)])
+            try model.embedImages(inputIds: [ids], tiles: [tiles])
         }
         // A query holding <image> tokens without pixels.
         #expect(throws: ColModernVBertError.imageTokenMismatch(item: 0, imageTokens: 51, imageFeatures: 0)) {
@@ -64,7 +64,7 @@ import Torch
             try model.embedImages(inputIds: ids, attentionMask: mask, pixelValues: try Tensor.zeros([1, 1, 3, 32, 32]))
         }
         #expect(throws: ColModernVBertError.self) {
-            try model.embedImages([ImagePrompt(inputIds: [1, 2], tiles: try Tensor.zeros([1, 3, 64]))])
+            try model.embedImages(inputIds: [[1, 2]], tiles: [try Tensor.zeros([1, 3, 64])])
         }
     }
 

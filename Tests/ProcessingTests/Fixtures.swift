@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Processing
 import Tokenizers
 
@@ -43,6 +44,11 @@ enum Fixtures {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let tokenizerDirectory = root.appendingPathComponent("Tests/Fixtures/tokenizer")
     static let tinyModelDirectory = root.appendingPathComponent("Tests/Fixtures/tiny-model")
+
+    /// A tile layout for prompt tests: the prompt depends on rows and columns only.
+    static func layout(rows: Int, cols: Int) -> TileLayout {
+        TileLayout(rows: rows, cols: cols, tileSize: 512)
+    }
 
     static func geometryDirectory(_ name: String) -> URL {
         root.appendingPathComponent("Tests/Fixtures/processing/\(name)")

@@ -17,7 +17,7 @@ import Testing
         for reference in split {
             let pixels = [UInt8](repeating: 128, count: reference.width * reference.height * 3)
             let image = try #require(RGBImage(width: reference.width, height: reference.height, pixels: pixels))
-            let grid = try ImageGrid(imageProcessor.process(image))
+            let grid = imageProcessor.process(image).layout
             #expect(grid.rows == reference.rows && grid.cols == reference.cols, "\(reference.width)x\(reference.height)")
             #expect(try processor.imagePrompt(grid).inputIDs == reference.input_ids, "\(reference.width)x\(reference.height)")
         }

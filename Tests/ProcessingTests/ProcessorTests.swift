@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Processing
 import Testing
 import Tokenizers
@@ -62,26 +63,34 @@ import Tokenizers
         let limited = try Processor(tokenizer: processor.tokenizer, configuration: configuration)
         #expect(throws: TokenizerError.self) { _ = try limited.queries(["short", String(repeating: "long words ", count: 10)]) }
         #expect(try limited.queries(["short"]).lengths[0] <= 20)
-        #expect(throws: TokenizerError.self) { _ = try limited.imagePrompt(.unsplit) }
+        #expect(throws: TokenizerError.self) { _ = try limited.imagePrompt(.unsplit(tileSize: 512)) }
     }
 
     @Test func expansionLayout() throws {
         let processor = try Fixtures.processor(geometry: "tiny")
         let images = String(repeating: "<image>", count: 4)
         let global = "<fake_token_around_image><global-img>" + images + "<fake_token_around_image>"
-        #expect(processor.imageExpansion(.unsplit) == global)
-        let grid = try ImageGrid(rows: 2, cols: 1)
+        #expect(processor.imageExpansion(.unsplit(tileSize: 512)) == global)
+        let grid = Fixtures.layout(rows: 2, cols: 1)
         #expect(
             processor.imageExpansion(grid) == "<fake_token_around_image><row_1_col_1>" + images + "\n"
                 + "<fake_token_around_image><row_2_col_1>" + images + "\n" + "\n" + global)
         #expect(
-            processor.imagePromptText(.unsplit) == "<|begin_of_text|>User:" + global + "Describe the image.<end_of_utterance>\nAssistant:")
+            processor.imagePromptText(.unsplit(tileSize: 512)) == "<|begin_of_text|>User:" + global
+                + "Describe the image.<end_of_utterance>\nAssistant:")
     }
 
-    @Test func rejectsInvalidGrids() {
-        #expect(throws: ProcessingError.invalidGrid(rows: -1, cols: 2)) { _ = try ImageGrid(rows: -1, cols: 2) }
-        #expect(throws: ProcessingError.invalidGrid(rows: 2, cols: 0)) { _ = try ImageGrid(rows: 2, cols: 0) }
-        #expect((try? ImageGrid(rows: 0, cols: 0)) == .unsplit)
+    @Test func rejectsInvalidGrids() throws {
+        let processor = try Fixtures.processor(geometry: "tiny")
+        #expect(throws: ProcessingError.invalidGrid(rows: -1, cols: 2)) {
+            _ = try processor.imagePrompt(Fixtures.layout(rows: -1, cols: 2))
+        }
+        #expect(throws: ProcessingError.invalidGrid(rows: 2, cols: 0)) { _ = try processor.imagePrompt(Fixtures.layout(rows: 2, cols: 0)) }
+        #expect(throws: ProcessingError.invalidGrid(rows: 1, cols: 1)) {
+            _ = try processor.imagePrompt(TileLayout(rows: 1, cols: 1, tileSize: 0))
+        }
+        #expect(Fixtures.layout(rows: 0, cols: 0) == .unsplit(tileSize: 512))
+        #expect(try processor.imagePrompt(Fixtures.layout(rows: 0, cols: 0)).layout == .unsplit(tileSize: 512))
     }
 
     @Test func requiresThePromptTokens() throws {

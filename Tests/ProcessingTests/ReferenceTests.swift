@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Processing
 import Testing
 import Tokenizers
@@ -39,15 +40,15 @@ import Tokenizers
         let expected = try Fixtures.expected(geometry: geometry)
         #expect(expected.images.contains { !$0.splitting } && expected.images.contains { $0.splitting })
         for image in expected.images {
-            let grid = try ImageGrid(rows: image.rows, cols: image.cols)
+            let grid = Fixtures.layout(rows: image.rows, cols: image.cols)
             let prompt = try processor.imagePrompt(grid)
             let label = "\(image.width)x\(image.height) grid \(grid)"
             #expect(prompt.inputIDs == image.input_ids, "\(label)")
             let positions = image.input_ids.indices.filter { image.input_ids[$0] == processor.imageTokenID }
             #expect(prompt.imageTokenPositions == positions, "\(label)")
-            #expect(prompt.imagePatchCount == grid.viewCount * processor.configuration.imageSeqLen, "\(label)")
+            #expect(prompt.imagePatchCount == grid.tileCount * processor.configuration.imageSeqLen, "\(label)")
             #expect(prompt.imagePatchStart == positions.first, "\(label)")
-            #expect(prompt.positionsByView.count == grid.viewCount, "\(label)")
+            #expect(prompt.positionsByView.count == grid.tileCount, "\(label)")
         }
     }
 
@@ -57,7 +58,7 @@ import Tokenizers
         let expected = try Fixtures.expected(geometry: geometry)
         #expect(expected.grids.contains { $0.rows == 6 && $0.cols == 6 })
         for entry in expected.grids {
-            let prompt = try processor.imagePrompt(try ImageGrid(rows: entry.rows, cols: entry.cols))
+            let prompt = try processor.imagePrompt(Fixtures.layout(rows: entry.rows, cols: entry.cols))
             #expect(prompt.inputIDs == entry.input_ids, "grid \(entry.rows)x\(entry.cols)")
         }
     }
@@ -69,13 +70,18 @@ import Tokenizers
         // The grids of those sizes, as the reference image processor reported them.
         let grids = try expected.image_batch.sizes.map { size in
             let image = try #require(expected.images.first { $0.splitting && $0.width == size[0] && $0.height == size[1] })
-            return try ImageGrid(rows: image.rows, cols: image.cols)
+            return Fixtures.layout(rows: image.rows, cols: image.cols)
         }
-        let batch = try processor.imagePrompts(grids)
+        // Padded the way the model pads a batch of prompts (the tokenizer's padding side and id).
+        let prompts = try grids.map(processor.imagePrompt)
+        let tokenizer = processor.tokenizer
+        let batch = try PaddedBatch(
+            sequences: prompts.map(\.inputIDs), padID: tokenizer.padTokenID, side: tokenizer.config.paddingSide)
         #expect(batch.inputIDs == expected.image_batch.input_ids)
         #expect(batch.attentionMask == expected.image_batch.attention_mask)
         for row in grids.indices {
-            let positions = batch.imageTokenPositions(row: row)
+            let leading = batch.side == .left ? batch.width - prompts[row].inputIDs.count : 0
+            let positions = prompts[row].imageTokenPositions.map { $0 + leading }
             #expect(positions.allSatisfy { batch.inputIDs[row][$0] == processor.imageTokenID })
             #expect(positions.count == batch.inputIDs[row].filter { $0 == processor.imageTokenID }.count)
         }

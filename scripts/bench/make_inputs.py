@@ -9,6 +9,9 @@ The pixel values come from transformers' Idefics3 image processor with the publi
 which gives 3 x 4 tiles plus the global tile. The token ids follow ColModernVBertProcessor's prompt
 layout (see its replace_image_token) with the published special-token ids; ordinary words get
 arbitrary ids, since the random checkpoint has no tokenizer and timing does not depend on them.
+
+A model folder that carries its tokenizer and processor files (such as Tests/Fixtures/tiny-model,
+the benchmark's --quick setting) gets its own processor's inputs for the same page instead.
 """
 from __future__ import annotations
 
@@ -56,6 +59,8 @@ def main() -> None:
     seq_len = 64
     rng = np.random.default_rng(3)
 
+    if len(sys.argv) > 2 and (Path(sys.argv[2]) / "tokenizer.json").exists():
+        return with_processor(out, Path(sys.argv[2]))
     query = [CLS] + words(rng, 8) + [END_OF_UTTERANCE] * 10 + [SEP]
 
     from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
@@ -90,6 +95,21 @@ def main() -> None:
     }, str(out))
     print(f"inputs: query {q_ids.shape[1]} tokens; page {rows}x{cols}+1 = {pixel_values.shape[1]} tiles, "
           f"{i_ids.shape[1]} tokens")
+
+
+def with_processor(out: Path, model_dir: Path) -> None:
+    """The inputs the checkpoint's own ColModernVBertProcessor makes of a query and the page."""
+    from transformers import ColModernVBertProcessor
+
+    processor = ColModernVBertProcessor.from_pretrained(str(model_dir))
+    query = processor.process_queries(["quarterly revenue by region"], return_tensors="pt")
+    image = processor.process_images([page()], return_tensors="pt")
+    tensors = {f"query.{k}": query[k].to(torch.int64).contiguous() for k in ("input_ids", "attention_mask")}
+    tensors.update({f"image.{k}": image[k].to(torch.int64).contiguous() for k in ("input_ids", "attention_mask")})
+    tensors["image.pixel_values"] = image["pixel_values"].float().contiguous()
+    save_file(tensors, str(out))
+    print(f"inputs ({model_dir.name}'s processor): query {tensors['query.input_ids'].shape[1]} tokens; "
+          f"page {tensors['image.pixel_values'].shape[1]} tiles, {tensors['image.input_ids'].shape[1]} tokens")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,63 @@
+import ArgumentParser
+import ColModernVBert
+import Foundation
+import Torch
+
+/// `ModelBenchmark MODEL_DIR INPUTS [options]`: prints one JSON `ForwardReport` on stdout.
+/// scripts/bench_model.sh builds it with `ENABLE_BENCHMARKS=1` and runs it next to the Python reference.
+@main
+struct ModelBenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ModelBenchmark",
+        abstract: "Times the ColModernVBert forward pass (CPU) on benchmark inputs; prints a JSON report.")
+
+    @Argument(help: "Model folder (config.json and safetensors weights).")
+    var modelDirectory: String
+
+    @Argument(help: "Inputs file written by scripts/bench/make_inputs.py.")
+    var inputs: String
+
+    @Option(help: "libtorch threads (0: libtorch's default).")
+    var threads = 1
+
+    @Option(help: "Untimed runs before the timed ones.")
+    var warmup = 2
+
+    @Option(help: "Timed query runs.")
+    var queryRuns = 10
+
+    @Option(help: "Timed page runs.")
+    var imageRuns = 3
+
+    @Option(help: "Tiles per vision-tower pass (0: all at once).")
+    var tileBatch = 2
+
+    @Option(help: "The float32 CPU linear kernel.")
+    var kernel = CPULinearKernel.panels
+
+    @Option(help: "The compute dtype.")
+    var dtype = DType.float32
+
+    func validate() throws {
+        guard threads >= 0, warmup >= 0, queryRuns >= 0, imageRuns >= 0, tileBatch >= 0 else {
+            throw ValidationError("counts must not be negative")
+        }
+        guard dtype.isFloatingPoint else { throw ValidationError("the compute dtype must be floating point, not \(dtype)") }
+    }
+
+    func run() throws {
+        if threads > 0 { Torch.numThreads = threads }
+        let options = ModelOptions(
+            device: .cpu, dtype: dtype, visionTileBatch: tileBatch, cpuLinearKernel: kernel)
+        let report = try ForwardBenchmark(
+            modelDirectory: URL(fileURLWithPath: modelDirectory), inputs: URL(fileURLWithPath: inputs), options: options,
+            warmup: warmup, queryRuns: queryRuns, imageRuns: imageRuns
+        ).run()
+        print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
+    }
+}
+
+extension CPULinearKernel: ExpressibleByArgument {}
+extension DType: ExpressibleByArgument {
+    public static var allValueStrings: [String] { [DType.float32, .bfloat16, .float16].map(\.rawValue) }
+}
