@@ -33,6 +33,7 @@ import Torch
     @Test(arguments: caseNames)
     func torchvisionBackendMatchesItsReference(_ name: String) throws {
         let (minimum, mean) = try cosines(name, backend: .torchvision, reference: .torchvision)
+        print("\(name), torchvision pipeline vs its reference: per-token cosine min \(minimum), mean \(mean)")
         #expect(minimum >= Self.minimumCosine && mean >= Self.meanCosine, "\(name): min \(minimum), mean \(mean)")
     }
 
