@@ -4,7 +4,7 @@ import CImageCodecs
 /// `ResampleArithmetic`): two separable passes in 32-bit fixed point with the
 /// reference's rounding and clipping and an 8-bit intermediate, in the reference's
 /// pass order (the order matters: the intermediate is clipped and rounded to 8 bits).
-/// The horizontal pass only covers the rows the vertical pass reads.
+/// Run first, the horizontal pass covers only the rows the vertical pass reads.
 public struct Resampler: Sendable {
     public var filter: ResampleFilter
     /// Whose fixed point and pass order to reproduce; Pillow's unless told otherwise.
