@@ -118,7 +118,9 @@ var targets: [Target] = [
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: swiftSettings),
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
     .testTarget(name: "ProcessingTests", dependencies: ["Processing"], swiftSettings: swiftSettings),
-    .testTarget(name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch", "SafeTensors"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch", "SafeTensors", "Imaging"],
+        swiftSettings: swiftSettings),
     .testTarget(
         name: "HubTests", dependencies: ["Hub", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),

@@ -30,9 +30,10 @@ int ic_resample_has_avx2(void) {
 }
 
 __attribute__((target("avx2"))) static size_t vertical_row_avx2(const uint8_t *rows, size_t stride,
-                                                                 const int32_t *weights, int count, uint8_t *out,
-                                                                 size_t length) {
-    const __m256i half = _mm256_set1_epi32(1 << 21);
+                                                                 const int32_t *weights, int count, int shift,
+                                                                 uint8_t *out, size_t length) {
+    const __m256i half = _mm256_set1_epi32(1 << (shift - 1));
+    const __m128i bits = _mm_cvtsi32_si128(shift);
     const __m256i zero = _mm256_setzero_si256();
     const __m256i top = _mm256_set1_epi32(255);
     size_t index = 0;
@@ -49,10 +50,10 @@ __attribute__((target("avx2"))) static size_t vertical_row_avx2(const uint8_t *r
             sum3 = _mm256_add_epi32(sum3, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(high, 8)), weight));
         }
         // clip8: arithmetic shift, then clamp to 0...255.
-        sum0 = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sum0, 22), zero), top);
-        sum1 = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sum1, 22), zero), top);
-        sum2 = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sum2, 22), zero), top);
-        sum3 = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sum3, 22), zero), top);
+        sum0 = _mm256_min_epi32(_mm256_max_epi32(_mm256_sra_epi32(sum0, bits), zero), top);
+        sum1 = _mm256_min_epi32(_mm256_max_epi32(_mm256_sra_epi32(sum1, bits), zero), top);
+        sum2 = _mm256_min_epi32(_mm256_max_epi32(_mm256_sra_epi32(sum2, bits), zero), top);
+        sum3 = _mm256_min_epi32(_mm256_max_epi32(_mm256_sra_epi32(sum3, bits), zero), top);
         // Pack 32 x int32 -> 32 x uint8 (values already in range), undoing the lane interleave.
         __m256i words01 = _mm256_packs_epi32(sum0, sum1);
         __m256i words23 = _mm256_packs_epi32(sum2, sum3);
@@ -64,8 +65,11 @@ __attribute__((target("avx2"))) static size_t vertical_row_avx2(const uint8_t *r
 }
 
 size_t ic_resample_vertical_row_avx2(const uint8_t *rows, size_t stride, const int32_t *weights, int count,
-                                     uint8_t *out, size_t length) {
-    return vertical_row_avx2(rows, stride, weights, count, out, length);
+                                     int shift, uint8_t *out, size_t length) {
+    if (shift < 1 || shift > 22) {
+        return 0;  // outside the contract: leave every byte to the caller's portable loop
+    }
+    return vertical_row_avx2(rows, stride, weights, count, shift, out, length);
 }
 
 #else
@@ -75,11 +79,12 @@ int ic_resample_has_avx2(void) {
 }
 
 size_t ic_resample_vertical_row_avx2(const uint8_t *rows, size_t stride, const int32_t *weights, int count,
-                                     uint8_t *out, size_t length) {
+                                     int shift, uint8_t *out, size_t length) {
     (void)rows;
     (void)stride;
     (void)weights;
     (void)count;
+    (void)shift;
     (void)out;
     (void)length;
     return 0;

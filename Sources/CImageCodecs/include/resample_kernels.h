@@ -16,13 +16,15 @@ extern "C" {
 int ic_resample_has_avx2(void);
 
 /// One output row of a vertical resampling pass, exactly as Pillow's 8-bit
-/// path computes it: for every byte index i < length,
-///   out[i] = clip8((1 << 21) + sum_t rows[t * stride + i] * weights[t])
-/// with clip8(v) = v <= 0 ? 0 : v >= 2^30 ? 255 : v >> 22, in 32-bit integers.
-/// Returns the number of leading bytes written (a multiple of 32); the caller
-/// computes the rest. Only call it when `ic_resample_has_avx2()` is true.
-size_t ic_resample_vertical_row_avx2(const uint8_t *rows, size_t stride, const int32_t *weights, int count,
-                                uint8_t *out, size_t length);
+/// path (shift 22) and Pillow-SIMD's / torch's uint8 path (weights with `shift`
+/// fraction bits, chosen per axis) compute it: for every byte index i < length,
+///   out[i] = clamp(((1 << (shift - 1)) + sum_t rows[t * stride + i] * weights[t]) >> shift, 0, 255)
+/// in 32-bit integers with an arithmetic shift; 1 <= shift <= 22.
+/// Returns the number of leading bytes written (a multiple of 32; 0 for a shift
+/// outside that range); the caller computes the rest. Only call it when
+/// `ic_resample_has_avx2()` is true.
+size_t ic_resample_vertical_row_avx2(const uint8_t *rows, size_t stride, const int32_t *weights, int count, int shift,
+                                     uint8_t *out, size_t length);
 
 #ifdef __cplusplus
 }

@@ -1,28 +1,32 @@
-/// transformers' Idefics3 image processor (PIL backend) as ColModernVBert uses it:
+/// transformers' Idefics3 image processor as ColModernVBert uses it, in either of its
+/// backends (`ImageBackend`: torchvision, the default, or PIL), equal to it bit for bit:
 ///
 /// 1. paint the RGB image's transparent colour (if any) white, as the reference's
 ///    RGB conversion does;
-/// 2. resize (Lanczos, Pillow-exact) so the longest side is `size.longest_edge`;
+/// 2. resize (Lanczos in the backend's arithmetic) so the longest side is `size.longest_edge`;
 /// 3. resize again so both sides are multiples of the tile size;
 /// 4. cut row-major tiles and add the global tile: the step-3 image resized to one tile;
 /// 5. rescale by `rescale_factor` and normalise with mean/std, channels first.
 ///
 /// Every resize starts from the previous resize's 8-bit result, as in the
-/// reference (each is a separate Pillow call). Without splitting, step 3-4 is a
+/// reference (each is a separate Pillow or torch call, on uint8 data). Without splitting, step 3-4 is a
 /// single resize to one tile and rows = cols = 0.
 public struct Idefics3ImageProcessor: Sendable {
     public let config: Idefics3ProcessorConfig
+    /// Whose arithmetic the resizes and the normalisation reproduce.
+    public let backend: ImageBackend
     /// Threads used per image for resizing and tiling.
     public var maxThreads: Int
     private let table: NormalizationTable
 
     /// Nil for configurations whose mean/std do not have three entries.
-    public init?(config: Idefics3ProcessorConfig, maxThreads: Int = 1) {
+    public init?(config: Idefics3ProcessorConfig, backend: ImageBackend = .torchvision, maxThreads: Int = 1) {
         guard config.imageMean.count == 3, config.imageStd.count == 3, config.tileSize > 0, config.longestEdge > 0
         else { return nil }
         self.config = config
+        self.backend = backend
         self.maxThreads = max(1, maxThreads)
-        self.table = NormalizationTable(config: config)
+        self.table = NormalizationTable(config: config, backend: backend)
     }
 
     /// The tile grid an image of this size will get, without processing it (what
@@ -83,7 +87,7 @@ public struct Idefics3ImageProcessor: Sendable {
     }
 
     private func prepare(_ image: RGBImage) -> Prepared {
-        let resampler = Resampler(filter: config.resample, maxThreads: maxThreads)
+        let resampler = Resampler(filter: config.resample, arithmetic: backend.resampleArithmetic, maxThreads: maxThreads)
         let tile = config.tileSize
         var current = image.compositingTransparentColorOnWhite()
         if config.doResize {
