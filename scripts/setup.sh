@@ -6,7 +6,8 @@
 #   3. libtorch: $LIBTORCH if set, else that wheel's copy, linked as .deps/libtorch
 #   4. builds the Swift package (debug by default; `--release` for the service)
 # With --reference (tests and benchmarks), also the Python reference in the same venv
-# (transformers, colpali's dependencies, FastAPI for the reference service) and wrk.
+# (transformers, scipy, FastAPI for the reference service), torchvision's transforms beside
+# it (.deps/torchvision-py, scripts/fixtures/torchvision_env.sh) and wrk.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -72,6 +73,8 @@ if ((reference)); then
         "${pip[@]}" -r scripts/requirements-reference.txt
         echo "$reference_want" > "$reference_stamp"
     fi
+    # torchvision's transforms beside the venv, for fixtures from transformers' torchvision backend.
+    scripts/fixtures/torchvision_env.sh
 fi
 
 # Where a package's files are, without importing it (the runtime level has no dependencies).
