@@ -73,17 +73,25 @@ var targets: [Target] = [
     // SHA-256 from OpenSSL's libcrypto (already a dependency of Debian's libcurl) for LFS checks.
     .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]),
     // Hugging Face hub download into the huggingface_hub cache layout.
-    .target(name: "Hub", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+    .target(name: "Hub", dependencies: ["CCurl", "POSIX"], swiftSettings: swiftSettings),
+
+    // What the master and the workers share of the operating system: listen addresses and
+    // sockets, system-call errors, the monotonic clock, the lock, signals, the environment.
+    .target(name: "POSIX", swiftSettings: swiftSettings),
 
     // libfcgi (fcgiapp.h).
     .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
     // FastCGI responder loop, HTTP request/response, multipart, JSON helpers.
-    .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
+    .target(
+        name: "FastCGI",
+        dependencies: ["CFastCGI", "POSIX", .product(name: "Logging", package: "swift-log")],
+        swiftSettings: swiftSettings
+    ),
 
     // The master side of the pool: binds the socket, spawns workers by exec, supervises them.
     .target(
         name: "WorkerPool",
-        dependencies: [.product(name: "Logging", package: "swift-log")],
+        dependencies: ["POSIX", .product(name: "Logging", package: "swift-log")],
         swiftSettings: swiftSettings
     ),
 
@@ -91,7 +99,7 @@ var targets: [Target] = [
     .target(
         name: "EmbeddingService",
         dependencies: [
-            "Torch", "ColModernVBert", "Processing", "Hub", "FastCGI", "WorkerPool",
+            "Torch", "ColModernVBert", "Processing", "Hub", "FastCGI", "WorkerPool", "POSIX",
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings
@@ -99,7 +107,7 @@ var targets: [Target] = [
     .executableTarget(
         name: "colmodernvbert",
         dependencies: [
-            "EmbeddingService",
+            "EmbeddingService", "POSIX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ],
         swiftSettings: swiftSettings
@@ -112,11 +120,18 @@ var targets: [Target] = [
     .testTarget(name: "ProcessingTests", dependencies: ["Processing"], swiftSettings: swiftSettings),
     .testTarget(name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch", "SafeTensors"], swiftSettings: swiftSettings),
     .testTarget(name: "HubTests", dependencies: ["Hub"], swiftSettings: swiftSettings),
-    .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
+    .testTarget(name: "POSIXTests", dependencies: ["POSIX"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "FastCGITests", dependencies: ["FastCGI", "POSIX", .product(name: "Logging", package: "swift-log")],
+        swiftSettings: swiftSettings),
     // Spawning, polling and cleaning up helper processes, for the suites that drive real ones.
     .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport", swiftSettings: swiftSettings),
-    .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "ProcessTestSupport"], swiftSettings: swiftSettings),
-    .testTarget(name: "EmbeddingServiceTests", dependencies: ["EmbeddingService", "ColModernVBert"], swiftSettings: swiftSettings),
+    .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "POSIX", "ProcessTestSupport"], swiftSettings: swiftSettings),
+    // scripts/nginx.sh and scripts/run.sh driven as processes (they ask the built binary for
+    // the upstream address, like IntegrationTests need it built).
+    .testTarget(name: "ScriptTests", dependencies: ["ProcessTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "EmbeddingServiceTests", dependencies: ["EmbeddingService", "ColModernVBert", "POSIX"], swiftSettings: swiftSettings),
     // End to end: drives the built binary, nginx and curl as processes (no product module).
     .testTarget(name: "IntegrationTests", dependencies: ["ProcessTestSupport"], swiftSettings: swiftSettings),
 ]
@@ -144,7 +159,6 @@ if let only = environment["PACKAGE_TARGETS"], !only.isEmpty {
 
 let package = Package(
     name: "colmodernvbert",
-    platforms: [.macOS(.v14)],
     products: products,
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
+import POSIX
 import ProcessTestSupport
 import Testing
-
-@testable import WorkerPool
+import WorkerPool
 
 /// nginx/ templates rendered by scripts/nginx.sh, validated by `nginx -t` and exercised
 /// for real on loopback in front of a supervised pool of fake FastCGI workers.
@@ -21,6 +21,7 @@ import Testing
         environment["COLPALI_HTTPS_PORT"] = String(try freePort())
         environment["COLPALI_LISTEN"] = "unix:\(directory.file("run/pool.sock"))"
         environment["COLPALI_NGINX_ACCESS_LOG"] = "off"
+        environment["COLPALI_BINARY"] = try serviceBinary()
         for (key, value) in overrides { environment[key] = value }
         return environment
     }
@@ -140,7 +141,7 @@ import Testing
             configuration: SupervisorConfiguration(
                 command: WorkerCommand(executable: python, arguments: [fakeApp], environment: env),
                 workerCount: 2, drainGracePeriod: .seconds(10)),
-            listener: listener, logger: .init(label: "test") { _ in RecordingLogHandler() },
+            listener: listener, logger: quietLogger,
             observer: { event in events.withLock { $0.append(event) } })
         let done = Locked(false)
         Thread {
@@ -246,17 +247,4 @@ import Testing
         nginx.signal(SIGQUIT)
         #expect(try await nginx.waitForExitStatus(timeout: 15) == .exited(code: 0))
     }
-}
-
-func connectsTCP(port: UInt16) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
 }

@@ -2,8 +2,7 @@ import Foundation
 import Glibc
 import ProcessTestSupport
 import Testing
-
-@testable import WorkerPool
+import WorkerPool
 
 /// scripts/run.sh with a stand-in master (the fake FastCGI app binding COLPALI_LISTEN
 /// itself, as `colmodernvbert serve` does): both start, serve through nginx, and stop
@@ -18,6 +17,7 @@ import Testing
         env["COLPALI_BIND_ADDRESS"] = "127.0.0.1"
         env["COLPALI_HTTP_PORT"] = String(try freePort())
         env["COLPALI_HTTPS_PORT"] = String(try freePort())
+        env["COLPALI_BINARY"] = try serviceBinary()
         env["COLPALI_SERVER_COMMAND"] = "\(try testPython()) \(root)/Tests/Fixtures/worker-pool/fake_fcgi_app.py"
         let run = try ChildProcess(["\(root)/scripts/run.sh", "--no-setup"], environment: env, logPath: directory.file("run.log"))
         return (run, env)
