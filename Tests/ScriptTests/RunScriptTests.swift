@@ -18,6 +18,9 @@ import WorkerPool
         env["COLPALI_HTTP_PORT"] = String(try freePort())
         env["COLPALI_HTTPS_PORT"] = String(try freePort())
         env["COLPALI_BINARY"] = try serviceBinary()
+        // The stand-in binds COLPALI_LISTEN, so it is given the default the binary would use
+        // (run.sh no longer spells it; nginx.sh asks the binary).
+        env["COLPALI_LISTEN"] = "unix:\(directory.file("run"))/colmodernvbert.sock"
         env["COLPALI_SERVER_COMMAND"] = "\(try testPython()) \(root)/Tests/Fixtures/worker-pool/fake_fcgi_app.py"
         let run = try ChildProcess(["\(root)/scripts/run.sh", "--no-setup"], environment: env, logPath: directory.file("run.log"))
         return (run, env)
