@@ -127,9 +127,12 @@ var targets: [Target] = [
     // Spawning, polling and cleaning up helper processes, for the suites that drive real ones.
     .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "POSIX", "ProcessTestSupport"], swiftSettings: swiftSettings),
-    // scripts/nginx.sh and scripts/run.sh driven as processes (they ask the built binary for
-    // the upstream address, like IntegrationTests need it built).
-    .testTarget(name: "ScriptTests", dependencies: ["ProcessTestSupport"], swiftSettings: swiftSettings),
+    // scripts/nginx.sh and scripts/run.sh driven as processes, in front of a supervised pool of
+    // fake workers; nginx.sh asks the built colmodernvbert for the upstream address.
+    .testTarget(
+        name: "ScriptTests",
+        dependencies: ["WorkerPool", "POSIX", "ProcessTestSupport", .product(name: "Logging", package: "swift-log")],
+        swiftSettings: swiftSettings),
     .testTarget(
         name: "EmbeddingServiceTests", dependencies: ["EmbeddingService", "ColModernVBert", "POSIX"], swiftSettings: swiftSettings),
     // End to end: drives the built binary, nginx and curl as processes (no product module).

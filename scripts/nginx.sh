@@ -92,7 +92,6 @@ nginx_user() {
     printf 'nobody nogroup\n'
 }
 
-upstream="$(upstream_address)"
 http_port="$(port_or_off COLPALI_HTTP_PORT "${COLPALI_HTTP_PORT:-7000}")"
 https_port="$(port_or_off COLPALI_HTTPS_PORT "${COLPALI_HTTPS_PORT:-7443}")"
 max_body="$(body_limit "${COLPALI_MAX_REQUEST_BYTES:-64m}")"
@@ -115,6 +114,8 @@ if [ -z "$nginx_bin" ]; then
     nginx_bin="$(command -v nginx || true)"
     [ -n "$nginx_bin" ] || { [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx; } || die "nginx not found (install it or set COLPALI_NGINX_BIN)"
 fi
+# After this script's own checks, so their messages come first.
+upstream="$(upstream_address)"
 
 # --- rendering ------------------------------------------------------------------
 

@@ -72,29 +72,49 @@ public struct ServiceConfiguration: Sendable, Equatable {
 
     public var stateFile: URL { runDirectory.appendingPathComponent("state.json") }
 
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
-        -> ServiceConfiguration
-    {
-        let reader = EnvironmentReader(environment)
+    /// `COLPALI_RUN_DIR`, default `./.run` (absolute).
+    private static func runDirectory(_ reader: EnvironmentReader) -> URL {
         let run = reader.string("COLPALI_RUN_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
-        var config = ServiceConfiguration(runDirectory: run ?? URL(fileURLWithPath: ".run", isDirectory: true).standardizedFileURL)
-        config.modelID = reader.string("COLPALI_MODEL_ID") ?? config.modelID
-        config.modelRevision = reader.string("COLPALI_MODEL_REVISION") ?? config.modelRevision
-        config.apiVersion = reader.string("COLPALI_API_VERSION") ?? config.apiVersion
-        config.cpuThreads = try reader.int("CPU_THREADS", in: 1...1024) ?? config.cpuThreads
+        return run ?? URL(fileURLWithPath: ".run", isDirectory: true).standardizedFileURL
+    }
+
+    /// Only the pool's socket (`COLPALI_LISTEN`, default in `COLPALI_RUN_DIR`), read exactly as
+    /// `fromEnvironment` reads it: for `colmodernvbert config upstream`, which must not fail
+    /// on settings nginx does not care about.
+    public static func listenAddress(fromEnvironment environment: [String: String]) throws -> ListenAddress {
+        let reader = EnvironmentReader(environment)
+        return try listenAddress(reader, runDirectory: runDirectory(reader))
+    }
+
+    private static func listenAddress(_ reader: EnvironmentReader, runDirectory: URL) throws(ConfigurationError) -> ListenAddress {
         if let text = reader.string("COLPALI_LISTEN") {
             do {
-                config.listen = try ListenAddress(parsing: text)
+                return try ListenAddress(parsing: text)
             } catch {
                 throw ConfigurationError(variable: "COLPALI_LISTEN", value: text, expected: "unix:/path, host:port or fd:N (\(error))")
             }
-        } else if case .unix(let path) = config.listen, path.utf8.count > ListenAddress.maximumUnixPathBytes {
+        }
+        let fallback = defaultListenAddress(runDirectory: runDirectory)
+        if case .unix(let path) = fallback, path.utf8.count > ListenAddress.maximumUnixPathBytes {
             throw ConfigurationError(
-                variable: "COLPALI_RUN_DIR", value: config.runDirectory.path,
+                variable: "COLPALI_RUN_DIR", value: runDirectory.path,
                 expected:
                     "a directory whose \(defaultSocketName) path fits in \(ListenAddress.maximumUnixPathBytes) bytes (or set COLPALI_LISTEN)"
             )
         }
+        return fallback
+    }
+
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> ServiceConfiguration
+    {
+        let reader = EnvironmentReader(environment)
+        var config = ServiceConfiguration(runDirectory: runDirectory(reader))
+        config.modelID = reader.string("COLPALI_MODEL_ID") ?? config.modelID
+        config.modelRevision = reader.string("COLPALI_MODEL_REVISION") ?? config.modelRevision
+        config.apiVersion = reader.string("COLPALI_API_VERSION") ?? config.apiVersion
+        config.cpuThreads = try reader.int("CPU_THREADS", in: 1...1024) ?? config.cpuThreads
+        config.listen = try listenAddress(reader, runDirectory: config.runDirectory)
         config.workers = try reader.int("COLPALI_WORKERS", in: 1...256) ?? config.workers
         config.requestsPerWorker = try reader.int("COLPALI_REQUESTS_PER_WORKER", in: 1...256) ?? config.requestsPerWorker
         config.maxBatchSize = try reader.int("COLPALI_MAX_BATCH", in: 1...1024) ?? config.maxBatchSize

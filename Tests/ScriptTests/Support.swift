@@ -4,7 +4,8 @@ import Logging
 import POSIX
 import ProcessTestSupport
 import Testing
-import WorkerPool
+
+@testable import WorkerPool
 
 /// A private temporary directory with a short path (unix socket paths are limited to 107 bytes).
 final class TemporaryDirectory: Sendable {
@@ -88,3 +89,9 @@ func connectsTCP(port: UInt16) -> Bool {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     } == 0
 }
+
+/// Every suite that runs scripts/nginx.sh, one test at a time. nginx.sh asks the service
+/// binary for the upstream address, and the binary loads libtorch when it starts (measured
+/// ~0.3 s of CPU per call, ~1 s wall on the loaded 2-core development machine; twelve at once
+/// took 17 s there), so parallel cases pushed the suites' nginx waits past their timeouts.
+@Suite(.serialized) enum ScriptSuites {}
