@@ -21,7 +21,7 @@ public enum Readiness: Sendable {
 }
 
 /// The worker's current `Readiness`, shared by the loader and the request threads.
-public final class ServiceState: @unchecked Sendable {
+public final class ServiceState: Sendable {
     private let current: Locked<Readiness>
 
     public init(_ initial: Readiness = .loading(detail: "loading model")) {

@@ -152,7 +152,8 @@ public final class FastCGIServer: Sendable {
             let ready = poll(&pollSet, 2, -1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                logger.error("accept thread \(thread) exits: \(SystemCallError.last("poll", subject: "fd \(listeningDescriptor)"))")
+                let error = SystemCallError.last("poll", subject: "fd \(listeningDescriptor)")
+                logger.error("accept thread \(thread) exits: \(error)")
                 return
             }
             if pollSet[1].revents != 0 { return }  // stop() was called
