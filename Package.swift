@@ -79,19 +79,27 @@ var targets: [Target] = [
     // Hugging Face hub download into the huggingface_hub cache layout.
     .target(
         name: "Hub",
-        dependencies: ["CCurl", "CCrypto", .product(name: "Logging", package: "swift-log")],
+        dependencies: ["CCurl", "CCrypto", "POSIX", .product(name: "Logging", package: "swift-log")],
         swiftSettings: swiftSettings
     ),
+
+    // What the master and the workers share of the operating system: listen addresses and
+    // sockets, system-call errors, the monotonic clock, the lock, signals, the environment.
+    .target(name: "POSIX", swiftSettings: swiftSettings),
 
     // libfcgi (fcgiapp.h).
     .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
     // FastCGI responder loop, HTTP request/response, multipart, JSON helpers.
-    .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
+    .target(
+        name: "FastCGI",
+        dependencies: ["CFastCGI", "POSIX", .product(name: "Logging", package: "swift-log")],
+        swiftSettings: swiftSettings
+    ),
 
     // The master side of the pool: binds the socket, spawns workers by exec, supervises them.
     .target(
         name: "WorkerPool",
-        dependencies: [.product(name: "Logging", package: "swift-log")],
+        dependencies: ["POSIX", .product(name: "Logging", package: "swift-log")],
         swiftSettings: swiftSettings
     ),
 
@@ -99,7 +107,7 @@ var targets: [Target] = [
     .target(
         name: "EmbeddingService",
         dependencies: [
-            "Torch", "ColModernVBert", "Processing", "Hub", "FastCGI", "WorkerPool",
+            "Torch", "ColModernVBert", "Processing", "Hub", "FastCGI", "WorkerPool", "POSIX",
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings
@@ -107,7 +115,7 @@ var targets: [Target] = [
     .executableTarget(
         name: "colmodernvbert",
         dependencies: [
-            "EmbeddingService",
+            "EmbeddingService", "POSIX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ],
         swiftSettings: swiftSettings
@@ -123,11 +131,21 @@ var targets: [Target] = [
         swiftSettings: swiftSettings),
     .testTarget(
         name: "HubTests", dependencies: ["Hub", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-    .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
+    .testTarget(name: "POSIXTests", dependencies: ["POSIX"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "FastCGITests", dependencies: ["FastCGI", "POSIX", .product(name: "Logging", package: "swift-log")],
+        swiftSettings: swiftSettings),
     // Spawning, polling and cleaning up helper processes, for the suites that drive real ones.
     .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport", swiftSettings: swiftSettings),
-    .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "ProcessTestSupport"], swiftSettings: swiftSettings),
-    .testTarget(name: "EmbeddingServiceTests", dependencies: ["EmbeddingService", "ColModernVBert"], swiftSettings: swiftSettings),
+    .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "POSIX", "ProcessTestSupport"], swiftSettings: swiftSettings),
+    // scripts/nginx.sh and scripts/run.sh driven as processes, in front of a supervised pool of
+    // fake workers; nginx.sh asks the built colmodernvbert for the upstream address.
+    .testTarget(
+        name: "ScriptTests",
+        dependencies: ["WorkerPool", "POSIX", "ProcessTestSupport", .product(name: "Logging", package: "swift-log")],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "EmbeddingServiceTests", dependencies: ["EmbeddingService", "ColModernVBert", "POSIX"], swiftSettings: swiftSettings),
     // End to end: drives the built binary, nginx and curl as processes (no product module).
     .testTarget(name: "IntegrationTests", dependencies: ["ProcessTestSupport"], swiftSettings: swiftSettings),
 ]
@@ -183,7 +201,6 @@ if let only = environment["PACKAGE_TARGETS"], !only.isEmpty {
 
 let package = Package(
     name: "colmodernvbert",
-    platforms: [.macOS(.v14)],
     products: products,
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -10,6 +10,8 @@
 #   COLPALI_RUN_DIR            ./.run     rendered config, pid, temp files (nginx/ below it)
 #   COLPALI_STATE_DIR          $COLPALI_RUN_DIR/state   self-signed certificate (tls/ below it)
 #   COLPALI_LISTEN             unix:$COLPALI_RUN_DIR/colmodernvbert.sock   the pool's socket
+#                              (read by the service binary: `colmodernvbert config upstream`)
+#   COLPALI_BINARY             .build/release, else .build/debug, else PATH   the colmodernvbert binary
 #   COLPALI_BIND_ADDRESS       127.0.0.1  address nginx listens on (0.0.0.0 to serve other hosts)
 #   COLPALI_HTTP_PORT          7000       plain HTTP port, or "off"
 #   COLPALI_HTTPS_PORT         7443       HTTPS port, or "off"
@@ -55,15 +57,22 @@ port_or_off() { # name value
     printf '%s\n' "$value"
 }
 
+# The service binary: COLPALI_LISTEN and its default are the binary's to parse (one grammar,
+# one default), so this script asks it instead of parsing them again.
+service_binary() {
+    if [ -n "${COLPALI_BINARY:-}" ]; then printf '%s\n' "$COLPALI_BINARY"; return; fi
+    local candidate
+    for candidate in "$root/.build/release/colmodernvbert" "$root/.build/debug/colmodernvbert"; do
+        if [ -x "$candidate" ]; then printf '%s\n' "$candidate"; return; fi
+    done
+    command -v colmodernvbert || die "the colmodernvbert binary was not found (swift build, or set COLPALI_BINARY)"
+}
+
+# nginx's upstream: unix:/absolute/path or host:port, with the run directory this script uses.
 upstream_address() {
-    local listen="${COLPALI_LISTEN:-unix:$run_dir/colmodernvbert.sock}"
-    case "$listen" in
-        unix:*) printf 'unix:%s\n' "$(absolute "${listen#unix:}")" ;;
-        /* | ./*) printf 'unix:%s\n' "$(absolute "$listen")" ;;
-        tcp:*) printf '%s\n' "${listen#tcp:}" ;;
-        *:*) printf '%s\n' "$listen" ;;
-        *) die "COLPALI_LISTEN=$listen: expected unix:/path or host:port" ;;
-    esac
+    local binary
+    binary="$(service_binary)" || exit 1
+    COLPALI_RUN_DIR="$run_dir" "$binary" config upstream || die "cannot work out the pool's address (COLPALI_LISTEN, see above)"
 }
 
 # When started as root, nginx workers drop to an unprivileged user; they must be able to
@@ -105,6 +114,8 @@ if [ -z "$nginx_bin" ]; then
     nginx_bin="$(command -v nginx || true)"
     [ -n "$nginx_bin" ] || { [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx; } || die "nginx not found (install it or set COLPALI_NGINX_BIN)"
 fi
+# After this script's own checks, so their messages come first.
+upstream="$(upstream_address)"
 
 # --- rendering ------------------------------------------------------------------
 
@@ -146,7 +157,7 @@ render_includes() { # DIR
     [ "${rate,,}" != off ] || rate_on=0
     [ "${conn,,}" != off ] || conn_on=0
     render "$templates/colmodernvbert-http.conf.template" "$dir/colmodernvbert-http.conf" \
-        UPSTREAM="$(upstream_address)" IF_RATE=$rate_on RATE_LIMIT="$rate" IF_CONN=$conn_on
+        UPSTREAM="$upstream" IF_RATE=$rate_on RATE_LIMIT="$rate" IF_CONN=$conn_on
     render "$templates/colmodernvbert-locations.conf.template" "$dir/colmodernvbert-locations.conf" \
         LOCATION="$location" IF_PREFIX=$if_prefix PATH_PREFIX="$path_prefix" REQUEST_URI="$request_uri" \
         IF_RATE=$rate_on RATE_BURST="$burst_params" IF_CONN=$conn_on CONN_LIMIT="$conn" \
@@ -215,7 +226,7 @@ case "${1:-}" in
         listening=()
         [ "$http_port" = off ] || listening+=("http://${COLPALI_BIND_ADDRESS:-127.0.0.1}:$http_port")
         [ "$https_port" = off ] || listening+=("https://${COLPALI_BIND_ADDRESS:-127.0.0.1}:$https_port")
-        log "nginx on ${listening[*]} -> $(upstream_address) (body limit $max_body, rate $rate, connections $conn)"
+        log "nginx on ${listening[*]} -> $upstream (body limit $max_body, rate $rate, connections $conn)"
         exec "$nginx_bin" -e stderr -p "$prefix/" -c "$prefix/nginx.conf"
         ;;
     snippet)

@@ -10,12 +10,13 @@
 #
 #   scripts/run.sh [--no-setup]
 #
-# Configuration comes from the environment (README "Configuration"); this script sets
-# defaults for the two that must agree between nginx and the pool:
+# Configuration comes from the environment (README "Configuration"); this script makes
+# absolute what nginx and the pool must agree on:
 #   COLPALI_RUN_DIR   ./.run   (socket, rendered nginx config, temp files)
-#   COLPALI_LISTEN    unix:$COLPALI_RUN_DIR/colmodernvbert.sock
-# and COLPALI_STATE_DIR ($COLPALI_RUN_DIR/state). COLPALI_SERVER_COMMAND replaces the
-# master command (default: .build/release/colmodernvbert serve), e.g. for a stand-in.
+# and COLPALI_STATE_DIR ($COLPALI_RUN_DIR/state). The pool's socket (COLPALI_LISTEN, by
+# default in the run directory) is the binary's to default; nginx.sh asks it.
+# COLPALI_SERVER_COMMAND replaces the master command (default:
+# .build/release/colmodernvbert serve), e.g. for a stand-in.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,7 +38,6 @@ fi
 absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$root" "${1#./}" ;; esac; }
 export COLPALI_RUN_DIR="$(absolute "${COLPALI_RUN_DIR:-.run}")"
 export COLPALI_STATE_DIR="$(absolute "${COLPALI_STATE_DIR:-$COLPALI_RUN_DIR/state}")"
-export COLPALI_LISTEN="${COLPALI_LISTEN:-unix:$COLPALI_RUN_DIR/colmodernvbert.sock}"
 mkdir -p "$COLPALI_RUN_DIR" "$COLPALI_STATE_DIR" || exit 1
 
 read -r -a server <<< "${COLPALI_SERVER_COMMAND:-$root/.build/release/colmodernvbert serve}"

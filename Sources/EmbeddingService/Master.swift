@@ -1,6 +1,7 @@
 import Foundation
 import Hub
 import Logging
+import POSIX
 import Torch
 import WorkerPool
 
@@ -39,7 +40,7 @@ public struct Master: Sendable {
         let status = StateFile(directory: config.runDirectory.path, name: config.stateFile.lastPathComponent)
         try status.write(WarmupStatus(phase: .starting, message: "starting"))
 
-        let listener = try ListeningSocket.bind(try WorkerPool.ListenAddress(parsing: config.listen))
+        let listener = try ListeningSocket.bind(config.listen)
         let signals = try SignalRelay.install()
         var workerEnvironment = environment
         workerEnvironment["COLPALI_RUN_DIR"] = config.runDirectory.path
@@ -74,7 +75,7 @@ public struct Master: Sendable {
 
     /// Downloads (or finds) the model and publishes progress; false on failure.
     private func prepareModel(hub: HubClient, status: StateFile) -> Bool {
-        let started = Date()
+        let started = MonotonicTime.now()
         let lastWrite = LastWrite()
         do {
             let directory = try hub.ensureModel(id: configuration.modelID, revision: configuration.modelRevision) { progress in
@@ -82,8 +83,10 @@ public struct Master: Sendable {
                 guard lastWrite.due(progress.phase == .downloading ? 0.5 : 0) else { return }
                 try? status.write(WarmupStatus(phase: .downloading, message: progress.summary, progress: progress.fractionCompleted))
             }
-            try status.write(WarmupStatus(phase: .ready, message: "model files ready in \(directory.path)", progress: 1))
-            logger.info("model files ready in \(directory.path) (\(String(format: "%.1f", Date().timeIntervalSince(started)))s)")
+            // The workers load from the directory named here; they never resolve the model themselves.
+            try status.write(
+                WarmupStatus(phase: .ready, message: "model files ready in \(directory.path)", progress: 1, modelDirectory: directory.path))
+            logger.info("model files ready in \(directory.path) (\(started.elapsedText))")
             return true
         } catch {
             logger.critical("cannot prepare model \(configuration.modelID): \(error)")
@@ -94,23 +97,21 @@ public struct Master: Sendable {
 }
 
 /// Set by the warm-up thread, read after the pool stopped.
-private final class WarmupOutcome: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+private final class WarmupOutcome: Sendable {
+    private let value = Locked(false)
     var failed: Bool {
-        get { lock.withLock { value } }
-        set { lock.withLock { value = newValue } }
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }
 
 /// Rate limit for progress writes.
-private final class LastWrite: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last = Date.distantPast
-    func due(_ interval: TimeInterval) -> Bool {
-        lock.withLock {
-            let now = Date()
-            guard now.timeIntervalSince(last) >= interval else { return false }
+private final class LastWrite: Sendable {
+    private let last = Locked<MonotonicTime?>(nil)
+    func due(_ interval: Double) -> Bool {
+        last.withLock { last in
+            let now = MonotonicTime.now()
+            if let previous = last, now - previous < interval { return false }
             last = now
             return true
         }

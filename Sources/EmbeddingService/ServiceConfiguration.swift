@@ -1,5 +1,6 @@
 import ColModernVBert
 import Foundation
+import POSIX
 import Torch
 
 /// Everything the master and the workers read from the environment, validated once.
@@ -25,8 +26,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// keeps a private repacked copy of the text weights per worker (~440 MB for the published
     /// model); `libtorch` reads the mapped checkpoint, shared by all workers through the page cache.
     public var cpuLinearKernel: CPULinearKernel = .panels
-    /// "unix:/path" or "host:port".
-    public var listen: String
+    /// The pool's socket (`COLPALI_LISTEN`, parsed once here): by default
+    /// `unix:<run directory>/colmodernvbert.sock`.
+    public var listen: ListenAddress
     public var workers: Int
     /// Requests one worker accepts concurrently (accept threads).
     public var requestsPerWorker = 4
@@ -42,8 +44,17 @@ public struct ServiceConfiguration: Sendable, Equatable {
 
     public init(runDirectory: URL = URL(fileURLWithPath: ".run", isDirectory: true)) {
         self.runDirectory = runDirectory
-        listen = "unix:" + runDirectory.appendingPathComponent("colmodernvbert.sock").path
+        listen = Self.defaultListenAddress(runDirectory: runDirectory)
         workers = 2
+    }
+
+    /// File name of the default unix socket in the run directory; the one place it is
+    /// spelled (scripts ask `colmodernvbert config upstream`).
+    public static let defaultSocketName = "colmodernvbert.sock"
+
+    /// `unix:<run directory>/colmodernvbert.sock`.
+    public static func defaultListenAddress(runDirectory: URL) -> ListenAddress {
+        .unix(path: runDirectory.appendingPathComponent(defaultSocketName).path)
     }
 
     /// The device the workers use.
@@ -61,17 +72,49 @@ public struct ServiceConfiguration: Sendable, Equatable {
 
     public var stateFile: URL { runDirectory.appendingPathComponent("state.json") }
 
+    /// `COLPALI_RUN_DIR`, default `./.run` (absolute).
+    private static func runDirectory(_ reader: EnvironmentReader) -> URL {
+        let run = reader.string("COLPALI_RUN_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
+        return run ?? URL(fileURLWithPath: ".run", isDirectory: true).standardizedFileURL
+    }
+
+    /// Only the pool's socket (`COLPALI_LISTEN`, default in `COLPALI_RUN_DIR`), read exactly as
+    /// `fromEnvironment` reads it: for `colmodernvbert config upstream`, which must not fail
+    /// on settings nginx does not care about.
+    public static func listenAddress(fromEnvironment environment: [String: String]) throws -> ListenAddress {
+        let reader = EnvironmentReader(environment)
+        return try listenAddress(reader, runDirectory: runDirectory(reader))
+    }
+
+    private static func listenAddress(_ reader: EnvironmentReader, runDirectory: URL) throws(ConfigurationError) -> ListenAddress {
+        if let text = reader.string("COLPALI_LISTEN") {
+            do {
+                return try ListenAddress(parsing: text)
+            } catch {
+                throw ConfigurationError(variable: "COLPALI_LISTEN", value: text, expected: "unix:/path, host:port or fd:N (\(error))")
+            }
+        }
+        let fallback = defaultListenAddress(runDirectory: runDirectory)
+        if case .unix(let path) = fallback, path.utf8.count > ListenAddress.maximumUnixPathBytes {
+            throw ConfigurationError(
+                variable: "COLPALI_RUN_DIR", value: runDirectory.path,
+                expected:
+                    "a directory whose \(defaultSocketName) path fits in \(ListenAddress.maximumUnixPathBytes) bytes (or set COLPALI_LISTEN)"
+            )
+        }
+        return fallback
+    }
+
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> ServiceConfiguration
     {
         let reader = EnvironmentReader(environment)
-        let run = reader.string("COLPALI_RUN_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
-        var config = ServiceConfiguration(runDirectory: run ?? URL(fileURLWithPath: ".run", isDirectory: true).standardizedFileURL)
+        var config = ServiceConfiguration(runDirectory: runDirectory(reader))
         config.modelID = reader.string("COLPALI_MODEL_ID") ?? config.modelID
         config.modelRevision = reader.string("COLPALI_MODEL_REVISION") ?? config.modelRevision
         config.apiVersion = reader.string("COLPALI_API_VERSION") ?? config.apiVersion
         config.cpuThreads = try reader.int("CPU_THREADS", in: 1...1024) ?? config.cpuThreads
-        config.listen = reader.string("COLPALI_LISTEN") ?? config.listen
+        config.listen = try listenAddress(reader, runDirectory: config.runDirectory)
         config.workers = try reader.int("COLPALI_WORKERS", in: 1...256) ?? config.workers
         config.requestsPerWorker = try reader.int("COLPALI_REQUESTS_PER_WORKER", in: 1...256) ?? config.requestsPerWorker
         config.maxBatchSize = try reader.int("COLPALI_MAX_BATCH", in: 1...1024) ?? config.maxBatchSize
@@ -101,54 +144,10 @@ public struct ServiceConfiguration: Sendable, Equatable {
             }
             config.cpuLinearKernel = kernel
         }
-        guard config.listen.hasPrefix("unix:") || config.listen.contains(":") else {
-            throw ConfigurationError(variable: "COLPALI_LISTEN", value: config.listen, expected: "unix:/path or host:port")
-        }
         return config
     }
 }
 
-/// A configuration variable that could not be used.
-public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
-    public let variable: String
-    public let value: String
-    public let expected: String
-
-    public var description: String { "\(variable)=\"\(value)\" is not valid: expected \(expected)" }
-}
-
-/// Typed reads of environment variables; empty values count as unset.
-struct EnvironmentReader {
-    let environment: [String: String]
-
-    init(_ environment: [String: String]) { self.environment = environment }
-
-    func string(_ name: String) -> String? {
-        guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        return value
-    }
-
-    func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let text = string(name) else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw ConfigurationError(variable: name, value: text, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return value
-    }
-
-    /// "1048576", "512k", "64m", "1g" (nginx's spelling).
-    func byteSize(_ name: String) throws -> Int? {
-        guard let text = string(name)?.lowercased() else { return nil }
-        let units: [Character: Int] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
-        var digits = Substring(text)
-        var multiplier = 1
-        if let last = text.last, let unit = units[last] {
-            multiplier = unit
-            digits = digits.dropLast()
-        }
-        guard let value = Int(digits), value > 0, value <= Int.max / multiplier else {
-            throw ConfigurationError(variable: name, value: text, expected: "a positive size like 1048576, 512k, 64m or 1g")
-        }
-        return value * multiplier
-    }
-}
+/// A configuration variable that could not be used (names the variable, the value and what
+/// was expected).
+public typealias ConfigurationError = EnvironmentError

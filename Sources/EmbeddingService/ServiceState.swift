@@ -1,4 +1,4 @@
-import Foundation
+import POSIX
 
 /// Where a worker is on its way to serving: the routes answer 503 until `ready`.
 public enum Readiness: Sendable {
@@ -21,24 +21,17 @@ public enum Readiness: Sendable {
 }
 
 /// The worker's current `Readiness`, shared by the loader and the request threads.
-public final class ServiceState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Readiness
+public final class ServiceState: Sendable {
+    private let current: Locked<Readiness>
 
     public init(_ initial: Readiness = .loading(detail: "loading model")) {
-        current = initial
+        current = Locked(initial)
     }
 
-    public var readiness: Readiness {
-        lock.lock()
-        defer { lock.unlock() }
-        return current
-    }
+    public var readiness: Readiness { current.withLock { $0 } }
 
     public func set(_ readiness: Readiness) {
-        lock.lock()
-        current = readiness
-        lock.unlock()
+        current.withLock { $0 = readiness }
     }
 
     /// The engine, if ready.

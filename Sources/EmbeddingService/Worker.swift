@@ -1,21 +1,32 @@
 import FastCGI
 import Foundation
-import Hub
 import Logging
+import POSIX
 import WorkerPool
 
 /// A worker process: accepts FastCGI requests on the inherited socket from its first
 /// moment (answering 503 while the model is not ready), waits for the master to have the
-/// model on disk, loads it, then serves. SIGTERM drains in-flight requests and exits.
+/// model on disk, loads it from the directory the master names in the state file, then
+/// serves. SIGTERM/SIGINT (through a `SignalRelay`) drain in-flight requests and exit.
 public struct Worker: Sendable {
     public let configuration: ServiceConfiguration
     public let environment: [String: String]
+    /// The model folder when run by hand (no master); nil under a master, which names it
+    /// in the state file once it is on disk.
+    public let modelDirectory: URL?
     let logger: Logger
 
-    public init(configuration: ServiceConfiguration, environment: [String: String], logger: Logger) {
+    public init(configuration: ServiceConfiguration, environment: [String: String], modelDirectory: URL? = nil, logger: Logger) {
         self.configuration = configuration
         self.environment = environment
+        self.modelDirectory = modelDirectory
         self.logger = logger
+    }
+
+    /// Whether this process was spawned by a master (`serve`), which then names the model
+    /// directory; a worker run by hand must be given one.
+    public static func runsUnderMaster(_ environment: [String: String]) -> Bool {
+        WorkerChannel(environment: environment) != nil
     }
 
     /// Serves until SIGTERM/SIGINT (or the master's death); returns the exit status.
@@ -23,15 +34,18 @@ public struct Worker: Sendable {
         let channel = WorkerChannel(environment: environment)
         let name = channel?.slot.map { "worker \($0)" } ?? "worker"
         let state = ServiceState(.loading(detail: "waiting for the model"))
-        let socket: ListenSocket
+        let socket: ListeningSocket
         do {
-            socket = try ListenSocket.inherit()
+            socket = try ListeningSocket.inherit()
         } catch {
             // Run by hand: bind the configured address ourselves.
-            socket = try ListenSocket.bind(try FastCGI.ListenAddress(parsing: configuration.listen))
+            socket = try ListeningSocket.bind(configuration.listen)
         }
+        defer { socket.close() }
 
-        let logger = self.logger
+        let pid = getpid()
+        // On every line of this worker, the per-request lines of the server included.
+        let logger = self.logger.with(metadata: ["worker": "\(name)", "pid": "\(pid)"])
         let routes = Routes(
             state: state,
             limits: RequestLimits(
@@ -42,19 +56,23 @@ public struct Worker: Sendable {
         let router = routes.router { error, request in
             logger.error("\(request.method.rawValue) \(request.path) failed: \(error)")
         }
-        let pid = getpid()
         let server = try FastCGIServer(
-            socket: socket, handler: router,
+            listeningDescriptor: socket.fileDescriptor, handler: router,
             configuration: FastCGIServerConfiguration(
-                acceptThreads: configuration.requestsPerWorker, maxBodyBytes: configuration.maxRequestBytes,
-                onRequest: { record in
-                    logger.info(
-                        "\(record.method) \(record.path) \(record.status) \(record.responseBytes)B \(String(format: "%.1f", record.seconds * 1000))ms \(name) pid=\(pid)\(record.delivered ? "" : " (client gone)")"
-                    )
-                },
-                onError: { message in logger.warning("\(message)") }))
+                acceptThreads: configuration.requestsPerWorker, maxBodyBytes: configuration.maxRequestBytes),
+            logger: logger)
 
-        let stopSignals = SignalTrap([SIGTERM, SIGINT]) { _ in server.stop() }
+        // Installed before anything slow (loading), so a SIGTERM at any moment is kept and
+        // drains the server as soon as it runs. The waiting thread holds the relay until the
+        // process exits.
+        let stopSignals = try SignalRelay.install([SIGTERM, SIGINT])
+        let signalWaiter = Thread {
+            let signals = stopSignals.waitForSignals()
+            logger.info("\(name): signal \(signals.map { "\($0)" }.joined(separator: ", ")) received; draining")
+            server.stop()
+        }
+        signalWaiter.name = "stop-signals"
+        signalWaiter.start()
         channel?.watchMaster {
             logger.warning("\(name): master exited; draining and stopping")
             server.stop()
@@ -65,7 +83,7 @@ public struct Worker: Sendable {
         let status = StateFile(directory: configuration.runDirectory.path, name: configuration.stateFile.lastPathComponent)
         let modelOnDisk = channel == nil || (try? status.read(WarmupStatus.self))?.isReady == true
         if modelOnDisk {
-            guard prepare(state: state, status: status, underMaster: channel != nil, name: name) else { return 1 }
+            guard prepare(state: state, status: status, underMaster: channel != nil, name: name, logger: logger) else { return 1 }
             try server.start()
             logger.info("\(name) (pid \(pid)) accepting on \(socket.address) with \(configuration.requestsPerWorker) request slots")
             try channel?.announceReady()
@@ -75,7 +93,7 @@ public struct Worker: Sendable {
                 "\(name) (pid \(pid)) accepting on \(socket.address) with \(configuration.requestsPerWorker) request slots (503 until the model is ready)"
             )
             let loader = Thread {
-                if prepare(state: state, status: status, underMaster: true, name: name) {
+                if prepare(state: state, status: status, underMaster: true, name: name, logger: logger) {
                     do {
                         try channel?.announceReady()
                     } catch {
@@ -90,7 +108,6 @@ public struct Worker: Sendable {
         }
 
         server.wait()
-        stopSignals.cancel()
         if case .failed = state.readiness { return 1 }
         logger.info("\(name) (pid \(pid)) stopped after \(server.served) requests")
         return 0
@@ -99,13 +116,14 @@ public struct Worker: Sendable {
     /// Waits for the master's warm-up, loads the model and marks the worker ready.
     /// Returns false when the model cannot be loaded (the worker then exits non-zero so
     /// the master notices a crash loop instead of a pool answering 503 forever).
-    private func prepare(state: ServiceState, status: StateFile, underMaster: Bool, name: String) -> Bool {
+    private func prepare(state: ServiceState, status: StateFile, underMaster: Bool, name: String, logger: Logger) -> Bool {
+        var directory = modelDirectory
         if underMaster {
             // Under a master: follow its warm-up status until the model is on disk.
             while true {
                 let current = try? status.read(WarmupStatus.self)
                 switch current?.phase {
-                case .ready?: break
+                case .ready?: directory = current?.modelDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) }
                 case .failed?:
                     state.set(.failed(detail: current?.message ?? "model preparation failed"))
                     Thread.sleep(forTimeInterval: 0.5)
@@ -123,22 +141,41 @@ public struct Worker: Sendable {
             }
         }
         do {
-            let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment))
-            let directory =
-                try hub.cachedModel(id: configuration.modelID, revision: configuration.modelRevision)
-                ?? hub.ensureModel(id: configuration.modelID, revision: configuration.modelRevision)
+            guard let directory else {
+                throw WorkerError.noModelDirectory(stateFile: status.path)
+            }
             state.set(.loading(detail: "loading \(configuration.modelID)"))
-            let started = Date()
+            let started = MonotonicTime.now()
             let engine = try ModelEngine(directory: directory, modelID: configuration.modelID, configuration: configuration)
             state.set(.ready(engine))
             logger.info(
-                "\(name): model ready in \(String(format: "%.1f", Date().timeIntervalSince(started)))s (\(engine.info.device), \(engine.info.dtype), dim \(engine.info.dim))"
-            )
+                "\(name): model ready in \(started.elapsedText) (\(engine.info.device), \(engine.info.dtype), dim \(engine.info.dim))")
             return true
         } catch {
             logger.critical("\(name): cannot load the model: \(error)")
             state.set(.failed(detail: "\(error)"))
             return false
+        }
+    }
+}
+
+extension Logger {
+    /// A copy with `metadata` added.
+    fileprivate func with(metadata: Logger.Metadata) -> Logger {
+        var copy = self
+        for (key, value) in metadata { copy[metadataKey: key] = value }
+        return copy
+    }
+}
+
+/// Why a worker cannot start serving.
+enum WorkerError: Error, CustomStringConvertible {
+    /// The master said the model is ready but named no directory (a master of an older build).
+    case noModelDirectory(stateFile: String)
+
+    var description: String {
+        switch self {
+        case .noModelDirectory(let path): "\(path) says the model is ready but names no model_directory"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 
 /// Where the hub is, where the cache lives, and how patient to be.
 ///
@@ -149,70 +150,5 @@ public struct HubConfiguration: Sendable, Equatable {
         var result = Substring(endpoint)
         while result.hasSuffix("/") { result = result.dropLast() }
         return String(result)
-    }
-}
-
-/// Environment lookups with `os.path.expanduser` / `os.path.expandvars` semantics.
-struct EnvironmentReader {
-    let values: [String: String]
-
-    init(_ values: [String: String]) { self.values = values }
-
-    /// The value, or nil when unset or empty.
-    subscript(name: String) -> String? {
-        guard let value = values[name], !value.isEmpty else { return nil }
-        return value
-    }
-
-    var home: String { self["HOME"] ?? NSHomeDirectory() }
-
-    /// `~` / `~/...` to HOME, then `$NAME` and `${NAME}` to their values; unknown
-    /// variables stay as written, like Python's expandvars.
-    func expand(_ path: String) -> String {
-        expandVariables(expandUser(path))
-    }
-
-    func expandUser(_ path: String) -> String {
-        if path == "~" { return home }
-        if path.hasPrefix("~/") { return home + path.dropFirst() }
-        return path
-    }
-
-    func expandVariables(_ path: String) -> String {
-        guard path.contains("$") else { return path }
-        var output = ""
-        var index = path.startIndex
-        func isNameCharacter(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || c == "_") }
-        while index < path.endIndex {
-            let character = path[index]
-            guard character == "$" else {
-                output.append(character)
-                index = path.index(after: index)
-                continue
-            }
-            let afterDollar = path.index(after: index)
-            if afterDollar < path.endIndex, path[afterDollar] == "{",
-                let close = path[afterDollar...].firstIndex(of: "}")
-            {
-                let name = String(path[path.index(after: afterDollar)..<close])
-                if !name.isEmpty, let value = values[name] {
-                    output += value
-                } else {
-                    output += path[index...close]
-                }
-                index = path.index(after: close)
-                continue
-            }
-            var end = afterDollar
-            while end < path.endIndex, isNameCharacter(path[end]) { end = path.index(after: end) }
-            let name = String(path[afterDollar..<end])
-            if !name.isEmpty, let value = values[name] {
-                output += value
-            } else {
-                output += path[index..<end]
-            }
-            index = end == afterDollar ? afterDollar : end
-        }
-        return output
     }
 }

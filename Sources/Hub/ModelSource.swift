@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 
 /// A validated hub repository id (`name` or `namespace/name`).
 ///

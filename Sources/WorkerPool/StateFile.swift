@@ -1,12 +1,13 @@
 import Foundation
 import Glibc
+import POSIX
 
 /// A JSON document in the state directory, replaced atomically (write a temporary file
 /// in the same directory, then rename over the old one), so a reader in another process sees the old
 /// or the new document, never a torn one.
 ///
-/// The master publishes warm-up progress this way and workers read it to answer
-/// `/health` while the model is still downloading or loading.
+/// Generic over the document: the pool knows nothing of what it holds (the service keeps
+/// its warm-up status, `EmbeddingService.WarmupStatus`, in one).
 public struct StateFile: Sendable {
     public let directory: String
     public let name: String
@@ -85,38 +86,4 @@ public enum StateFileError: Error, Sendable, Equatable, CustomStringConvertible 
         case .system(let error): error.description
         }
     }
-}
-
-/// Warm-up progress of the service, as the master publishes it for the workers' `/health`.
-///
-/// Kept free of model details: a phase, a human message ("downloading model 43%"), an
-/// optional fraction, and who wrote it when.
-public struct WarmupStatus: Codable, Sendable, Equatable {
-    public enum Phase: String, Codable, Sendable {
-        case starting, downloading, loading, ready, failed
-    }
-
-    public var phase: Phase
-    public var message: String
-    /// 0...1 when known.
-    public var progress: Double?
-    /// Seconds since 1970 (UTC) at which this was written.
-    public var updatedAt: Double
-    /// The writer's process id, so a reader can tell a stale file from a live master.
-    public var pid: Int32
-
-    public init(phase: Phase, message: String, progress: Double? = nil, updatedAt: Date = Date(), pid: Int32 = getpid()) {
-        self.phase = phase
-        self.message = message
-        self.progress = progress.map { min(max($0, 0), 1) }
-        self.updatedAt = updatedAt.timeIntervalSince1970
-        self.pid = pid
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case phase, message, progress, pid
-        case updatedAt = "updated_at"
-    }
-
-    public var isReady: Bool { phase == .ready }
 }

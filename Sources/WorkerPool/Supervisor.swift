@@ -1,6 +1,6 @@
 import Glibc
 import Logging
-import Synchronization
+import POSIX
 
 /// The master's process supervisor: keeps `workerCount` workers alive on one listening
 /// socket, restarts the dead with backoff, gives up on a crash loop, drains on stop and
@@ -17,8 +17,8 @@ public final class Supervisor: Sendable {
     let observer: (@Sendable (SupervisorEvent) -> Void)?
     let controlReadEnd: Int32
     private let controlWriteEnd: Int32
-    private let published: Mutex<SupervisorSnapshot>
-    private let hasRun = Mutex(false)
+    private let published: Locked<SupervisorSnapshot>
+    private let hasRun = Locked(false)
 
     enum Control: UInt8 {
         case stop = 0x73  // "s"
@@ -55,7 +55,7 @@ public final class Supervisor: Sendable {
         self.observer = observer
         self.controlReadEnd = ends.0
         self.controlWriteEnd = ends.1
-        self.published = Mutex(SupervisorSnapshot(phase: .notStarted, generation: 1, workers: []))
+        self.published = Locked(SupervisorSnapshot(phase: .notStarted, generation: 1, workers: []))
     }
 
     deinit {

@@ -1,3 +1,5 @@
+import POSIX
+
 /// How the supervisor runs and restarts workers. Defaults suit a model server whose
 /// workers take seconds to minutes to load.
 public struct SupervisorConfiguration: Sendable {

@@ -1,3 +1,5 @@
+import POSIX
+
 /// What the supervisor did, for observers (tests, metrics). Every event is also logged.
 public enum SupervisorEvent: Sendable, Equatable {
     case spawned(slot: Int, pid: Int32, generation: Int)

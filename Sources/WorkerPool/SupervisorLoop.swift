@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import POSIX
 
 /// One worker process tracked by the loop. A class: it moves between a slot's
 /// `active`/`replacement` places and the `retiring` list without copies going stale.

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Synchronization
+import POSIX
 
 /// The contract between the master and a worker it execs, in one place.
 ///
@@ -35,14 +35,14 @@ public enum WorkerHandshake {
 public final class WorkerChannel: Sendable {
     public let slot: Int?
     public let generation: Int?
-    private let readyDescriptor: Mutex<Int32?>
+    private let readyDescriptor: Locked<Int32?>
     private let lifelineDescriptor: Int32?
 
     public init?(environment: [String: String] = ProcessInfo.processInfo.environment) {
         guard let ready = environment[WorkerHandshake.Variable.readyDescriptor].flatMap({ Int32($0) }), ready >= 0 else {
             return nil
         }
-        readyDescriptor = Mutex(ready)
+        readyDescriptor = Locked(ready)
         lifelineDescriptor = environment[WorkerHandshake.Variable.lifelineDescriptor].flatMap { Int32($0) }
         slot = environment[WorkerHandshake.Variable.index].flatMap { Int($0) }
         generation = environment[WorkerHandshake.Variable.generation].flatMap { Int($0) }

@@ -1,4 +1,5 @@
 import Glibc
+import POSIX
 
 /// Starts one worker with `posix_spawn` (never a bare `fork` of the threaded master:
 /// a forked child of a multi-threaded process may only call async-signal-safe

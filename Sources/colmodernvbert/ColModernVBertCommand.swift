@@ -10,7 +10,7 @@ struct ColModernVBertCommand: ParsableCommand {
         commandName: "colmodernvbert",
         abstract: "ColModernVBert embedding service: a FastCGI worker pool behind nginx.",
         discussion: "Configuration comes from the environment (see README.md).",
-        subcommands: [Serve.self, WorkerCommand.self, Download.self],
+        subcommands: [Serve.self, WorkerCommand.self, Download.self, ConfigCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -62,7 +62,16 @@ struct WorkerCommand: ParsableCommand {
     func run() throws {
         try Logs.running("colmodernvbert.worker") { environment, logger in
             let configuration = try ServiceConfiguration.fromEnvironment(environment)
-            return try Worker(configuration: configuration, environment: environment, logger: logger).run()
+            // Under a master the state file names the model directory; run by hand, find
+            // (or fetch) the model here, so the worker itself never talks to the hub.
+            var directory: URL?
+            if !Worker.runsUnderMaster(environment) {
+                let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment))
+                directory =
+                    try hub.cachedModel(id: configuration.modelID, revision: configuration.modelRevision)
+                    ?? hub.ensureModel(id: configuration.modelID, revision: configuration.modelRevision)
+            }
+            return try Worker(configuration: configuration, environment: environment, modelDirectory: directory, logger: logger).run()
         }
     }
 }

@@ -1,5 +1,6 @@
 import ColModernVBert
 import Foundation
+import POSIX
 import Testing
 import Torch
 
@@ -14,8 +15,8 @@ import Torch
         #expect(config.cpuThreads == 4)
         #expect(config.device == .auto)
         #expect(config.cpuLinearKernel == .panels)
-        #expect(config.listen.hasPrefix("unix:"))
-        #expect(config.listen.hasSuffix("/colmodernvbert.sock"))
+        #expect(config.listen.description.hasPrefix("unix:"))
+        #expect(config.listen.description.hasSuffix("/colmodernvbert.sock"))
         // float32 on CPU, bfloat16 on GPU.
         #expect(config.resolvedDType == (config.resolvedDevice == .cpu ? .float32 : .bfloat16))
     }
@@ -36,7 +37,7 @@ import Torch
         #expect(config.device == .fixed(.cpu))
         #expect(config.resolvedDType == .bfloat16)
         #expect(config.cpuLinearKernel == .libtorch)
-        #expect(config.listen == "127.0.0.1:9000")
+        #expect(config.listen == .tcp(host: "127.0.0.1", port: 9000))
         #expect(config.workers == 3)
         #expect(config.requestsPerWorker == 8)
         #expect(config.maxBatchSize == 4)
@@ -68,5 +69,37 @@ import Torch
 
     @Test func emptyValuesCountAsUnset() throws {
         #expect(try ServiceConfiguration.fromEnvironment(["CPU_THREADS": "", "COLPALI_MODEL_ID": " "]).cpuThreads == 4)
+    }
+
+    /// COLPALI_LISTEN is parsed here, once, with the POSIX grammar; the default lives in the
+    /// run directory.
+    @Test func listenAddressIsParsedOnceWithThePOSIXGrammar() throws {
+        let forms: [(String, ListenAddress)] = [
+            ("unix:/run/p.sock", .unix(path: "/run/p.sock")), ("./.run/p.sock", .unix(path: "./.run/p.sock")),
+            ("localhost:0", .tcp(host: "localhost", port: 0)), ("[::1]:9000", .tcp(host: "::1", port: 9000)),
+            ("fd:3", .inherited(fd: 3)),
+        ]
+        for (text, expected) in forms {
+            #expect(try ServiceConfiguration.fromEnvironment(["COLPALI_LISTEN": text]).listen == expected)
+        }
+        let fromRunDirectory = try ServiceConfiguration.fromEnvironment(["COLPALI_RUN_DIR": "/srv/run"])
+        #expect(fromRunDirectory.listen == .unix(path: "/srv/run/colmodernvbert.sock"))
+        #expect(fromRunDirectory.listen == ServiceConfiguration.defaultListenAddress(runDirectory: fromRunDirectory.runDirectory))
+
+        #expect {
+            try ServiceConfiguration.fromEnvironment(["COLPALI_LISTEN": "localhost:70000"])
+        } throws: { error in
+            "\(error)".contains("COLPALI_LISTEN=\"localhost:70000\"") && "\(error)".contains("outside 0...65535")
+        }
+        let deep = "/" + String(repeating: "d", count: 100)
+        #expect {
+            try ServiceConfiguration.fromEnvironment(["COLPALI_RUN_DIR": deep])
+        } throws: { error in
+            (error as? ConfigurationError)?.variable == "COLPALI_RUN_DIR"
+        }
+        // With an explicit socket elsewhere, a deep run directory is fine.
+        #expect(
+            try ServiceConfiguration.fromEnvironment(["COLPALI_RUN_DIR": deep, "COLPALI_LISTEN": "127.0.0.1:9000"]).runDirectory.path
+                == deep)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import Testing
 
 @testable import FastCGI
@@ -86,10 +87,10 @@ import Testing
         var best = Double.infinity
         var size = 0
         for _ in 0..<3 {
-            let start = monotonicSeconds()
+            let start = MonotonicTime.now().seconds
             var writer = JSONWriter(capacity: 1 << 21)
             writer.floatMatrix(values, columns: 128)
-            best = min(best, monotonicSeconds() - start)
+            best = min(best, MonotonicTime.now().seconds - start)
             size = writer.bytes.count
         }
         print("JSONWriter: 100k floats -> \(size) bytes in \(String(format: "%.2f", best * 1000)) ms")

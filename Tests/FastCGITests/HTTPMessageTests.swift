@@ -55,16 +55,4 @@ import Testing
         #expect(head.hasSuffix("Content-Length: \(response.body.count)\r\n\r\n"))
         #expect(!head.contains("999"))
     }
-
-    @Test func listenAddresses() throws {
-        #expect(try ListenAddress(parsing: "unix:/tmp/a.sock") == .unix(path: "/tmp/a.sock"))
-        #expect(try ListenAddress(parsing: "/run/x.sock") == .unix(path: "/run/x.sock"))
-        #expect(try ListenAddress(parsing: "127.0.0.1:9000") == .tcp(host: "127.0.0.1", port: 9000))
-        #expect(try ListenAddress(parsing: ":9000") == .tcp(host: "127.0.0.1", port: 9000))
-        #expect(try ListenAddress(parsing: "[::1]:9000") == .tcp(host: "::1", port: 9000))
-        #expect(try ListenAddress(parsing: "fd:0") == .inherited(fd: 0))
-        for bad in ["", "unix:", "host", "host:0", "host:70000", "fd:-1", "fd:x"] {
-            #expect(throws: ServerError.self) { try ListenAddress(parsing: bad) }
-        }
-    }
 }

@@ -1,10 +1,9 @@
+import Glibc
+import Logging
+import POSIX
 import Testing
 
 @testable import FastCGI
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The responder loop on real sockets, driven by the module's FastCGI client from
 /// plain threads (client calls block, so they stay off Swift's cooperative pool).
@@ -41,8 +40,8 @@ import Testing
 
     /// Polls `condition` for up to `seconds`.
     static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = monotonicSeconds() + seconds
-        while monotonicSeconds() < deadline {
+        let deadline = MonotonicTime.now() + seconds
+        while MonotonicTime.now() < deadline {
             if condition() { return true }
             usleep(5_000)
         }
@@ -51,11 +50,11 @@ import Testing
 
     @Test func servesRequestsOverAUnixSocket() throws {
         let path = Self.socketPath("basic")
-        let socket = try ListenSocket.bind(.unix(path: path))
-        let records = Locked([RequestRecord]())
+        let socket = try ListeningSocket.bind(.unix(path: path))
+        let records = LogRecorder()
         let server = try FastCGIServer(
-            socket: socket, handler: Self.echo,
-            configuration: FastCGIServerConfiguration(acceptThreads: 2, onRequest: { record in records.withLock { $0.append(record) } }))
+            listeningDescriptor: socket.fileDescriptor, handler: Self.echo,
+            configuration: FastCGIServerConfiguration(acceptThreads: 2), logger: records.logger)
         try server.start()
         defer {
             server.stop()
@@ -82,10 +81,11 @@ import Testing
         #expect(postJSON["hash"] == .string(String(hash, radix: 16)))
         #expect(postJSON["type"] == "application/octet-stream")
 
-        #expect(Self.eventually { records.withLock { $0.count } == 2 })
-        let logged = records.withLock { $0 }
+        #expect(Self.eventually { records.requests.count == 2 })
+        let logged = records.requests
         #expect(logged.map(\.path) == ["/health", "/embed/images"])
-        #expect(logged[1].requestBytes == body.count && logged[1].status == 200 && logged[1].delivered)
+        #expect(logged.map(\.message) == ["GET /health 200", "POST /embed/images 200"])
+        #expect(logged[1].requestBytes == body.count && logged[1].status == 200 && logged[1].delivered == true)
         #expect(logged.allSatisfy { $0.responseBytes > 0 && $0.seconds >= 0 && (0..<2).contains($0.thread) })
     }
 
@@ -93,14 +93,15 @@ import Testing
     /// finish and deliver their answers before `wait()` returns.
     @Test func holdsConcurrentRequestsAndDrainsOnStop() throws {
         let path = Self.socketPath("drain")
-        let socket = try ListenSocket.bind(.unix(path: path))
+        let socket = try ListeningSocket.bind(.unix(path: path))
         let gate = Locked((arrived: 0, open: false))
         let handler = ClosureHandler { request in
             gate.withLock { $0.arrived += 1 }
             gate.wait(until: { $0.open }, then: { _ in })
             return HTTPResponse(json: ["path": .string(request.path)])
         }
-        let server = try FastCGIServer(socket: socket, handler: handler, configuration: FastCGIServerConfiguration(acceptThreads: 4))
+        let server = try FastCGIServer(
+            listeningDescriptor: socket.fileDescriptor, handler: handler, configuration: FastCGIServerConfiguration(acceptThreads: 4))
         try server.start()
         let client = FastCGIClient(address: .unix(path: path), timeoutSeconds: 20)
 
@@ -142,14 +143,15 @@ import Testing
 
     @Test func bodyLimitsAndBrokenBodies() throws {
         let path = Self.socketPath("limits")
-        let socket = try ListenSocket.bind(.unix(path: path))
+        let socket = try ListeningSocket.bind(.unix(path: path))
         let calls = Locked(0)
         let handler = ClosureHandler { request in
             calls.withLock { $0 += 1 }
             return HTTPResponse(json: ["length": .int(request.body.count)])
         }
         let server = try FastCGIServer(
-            socket: socket, handler: handler, configuration: FastCGIServerConfiguration(acceptThreads: 1, maxBodyBytes: 1000))
+            listeningDescriptor: socket.fileDescriptor, handler: handler,
+            configuration: FastCGIServerConfiguration(acceptThreads: 1, maxBodyBytes: 1000))
         try server.start()
         defer {
             server.stop()
@@ -184,13 +186,13 @@ import Testing
     /// stopping one leaves the other serving.
     @Test func twoServersShareASocketAndStopIndependently() throws {
         let path = Self.socketPath("shared")
-        let socket = try ListenSocket.bind(.unix(path: path))
-        let inherited = try ListenSocket.inherit(fd: dup(socket.fd))
+        let socket = try ListeningSocket.bind(.unix(path: path))
+        let inherited = try ListeningSocket.inherit(fd: dup(socket.fileDescriptor))
         let first = try FastCGIServer(
-            socket: socket, handler: ClosureHandler { _ in HTTPResponse(text: "first") },
+            listeningDescriptor: socket.fileDescriptor, handler: ClosureHandler { _ in HTTPResponse(text: "first") },
             configuration: FastCGIServerConfiguration(acceptThreads: 2))
         let second = try FastCGIServer(
-            socket: inherited, handler: ClosureHandler { _ in HTTPResponse(text: "second") },
+            listeningDescriptor: inherited.fileDescriptor, handler: ClosureHandler { _ in HTTPResponse(text: "second") },
             configuration: FastCGIServerConfiguration(acceptThreads: 2))
         try first.start()
         try second.start()
@@ -213,9 +215,10 @@ import Testing
     }
 
     @Test func tcpLoopbackAndInheritChecks() throws {
-        let socket = try ListenSocket.bind(.tcp(host: "127.0.0.1", port: 0))
+        let socket = try ListeningSocket.bind(.tcp(host: "127.0.0.1", port: 0))
         let port = try #require(socket.localPort)
-        let server = try FastCGIServer(socket: socket, handler: Self.echo, configuration: FastCGIServerConfiguration(acceptThreads: 1))
+        let server = try FastCGIServer(
+            listeningDescriptor: socket.fileDescriptor, handler: Self.echo, configuration: FastCGIServerConfiguration(acceptThreads: 1))
         try server.start()
         defer {
             server.stop()
@@ -232,19 +235,19 @@ import Testing
             close(fds[0])
             close(fds[1])
         }
-        #expect(throws: ServerError.notAListeningSocket(fd: fds[0])) { try ListenSocket.inherit(fd: fds[0]) }
+        #expect(throws: ListenError.notAListeningSocket(fd: fds[0])) { try ListeningSocket.inherit(fd: fds[0]) }
         #expect(throws: ServerError.alreadyStarted) { try server.start() }
     }
 
     /// A peer that stalls is cut off by the I/O timeout instead of holding a thread:
     /// over TCP before its request head is complete, over a unix socket inside the body.
     @Test func stalledPeersTimeOut() throws {
-        let tcp = try ListenSocket.bind(.tcp(host: "127.0.0.1", port: 0))
+        let tcp = try ListeningSocket.bind(.tcp(host: "127.0.0.1", port: 0))
         let unixPath = Self.socketPath("stall")
-        let unix = try ListenSocket.bind(.unix(path: unixPath))
+        let unix = try ListeningSocket.bind(.unix(path: unixPath))
         let configuration = FastCGIServerConfiguration(acceptThreads: 1, ioTimeoutSeconds: 1)
-        let tcpServer = try FastCGIServer(socket: tcp, handler: Self.echo, configuration: configuration)
-        let unixServer = try FastCGIServer(socket: unix, handler: Self.echo, configuration: configuration)
+        let tcpServer = try FastCGIServer(listeningDescriptor: tcp.fileDescriptor, handler: Self.echo, configuration: configuration)
+        let unixServer = try FastCGIServer(listeningDescriptor: unix.fileDescriptor, handler: Self.echo, configuration: configuration)
         try tcpServer.start()
         try unixServer.start()
 
@@ -254,10 +257,10 @@ import Testing
         let idle = try FastCGIConnection.open(.tcp(host: "127.0.0.1", port: port), timeoutSeconds: 10)
         try idle.write([1, 1, 0])
         usleep(100_000)
-        let started = monotonicSeconds()
+        let started = MonotonicTime.now()
         let next = try FastCGIClient(address: .tcp(host: "127.0.0.1", port: port), timeoutSeconds: 10).send(.get, "/after")
         #expect(next.status == 200)
-        #expect(monotonicSeconds() - started < 5)
+        #expect(started.elapsed < 5)
         idle.close()
 
         // Unix: a complete head, CONTENT_LENGTH 100, 10 bytes of body, then silence.
@@ -290,15 +293,15 @@ import Testing
     /// as not delivered), not the process; the next request is served normally.
     @Test func clientHangingUpMidResponse() throws {
         let path = Self.socketPath("hangup")
-        let socket = try ListenSocket.bind(.unix(path: path))
-        let records = Locked([RequestRecord]())
+        let socket = try ListeningSocket.bind(.unix(path: path))
+        let records = LogRecorder()
         let big = [UInt8](repeating: UInt8(ascii: "x"), count: 8 << 20)
         let server = try FastCGIServer(
-            socket: socket,
+            listeningDescriptor: socket.fileDescriptor,
             handler: ClosureHandler { request in
                 request.path == "/big" ? HTTPResponse(status: 200, body: big) : HTTPResponse(text: "small")
             },
-            configuration: FastCGIServerConfiguration(acceptThreads: 1, onRequest: { record in records.withLock { $0.append(record) } }))
+            configuration: FastCGIServerConfiguration(acceptThreads: 1), logger: records.logger)
         try server.start()
         defer {
             server.stop()
@@ -313,9 +316,87 @@ import Testing
         _ = try connection.read(exactly: 8)  // the answer has started
         connection.close()
 
-        #expect(Self.eventually { records.withLock { $0.count } == 1 })
-        #expect(records.withLock { $0.first?.delivered } == false)
+        #expect(Self.eventually { records.requests.count == 1 })
+        #expect(records.requests.first?.delivered == false)
+        #expect(records.messages(at: .warning).contains { $0.contains("client went away") && $0.contains("/big") })
         let after = try FastCGIClient(address: .unix(path: path), timeoutSeconds: 10).send(.get, "/small")
         #expect(after.text == "small")
+    }
+
+    /// Each request's line carries nginx's request id and the metadata of the logger the
+    /// server was given (the worker puts its name and pid there).
+    @Test func requestLinesCarryTheRequestIDAndTheLoggersMetadata() throws {
+        let path = Self.socketPath("rid")
+        let socket = try ListeningSocket.bind(.unix(path: path))
+        let records = LogRecorder()
+        var logger = records.logger
+        logger[metadataKey: "worker"] = "worker 1"
+        let server = try FastCGIServer(
+            listeningDescriptor: socket.fileDescriptor, handler: Self.echo, configuration: FastCGIServerConfiguration(acceptThreads: 1),
+            logger: logger)
+        try server.start()
+        defer {
+            server.stop()
+            server.wait()
+            socket.close()
+        }
+        let client = FastCGIClient(address: .unix(path: path), timeoutSeconds: 10)
+        _ = try client.send(.get, "/a", extraParameters: ["REQUEST_ID": "0123456789abcdef0123456789abcdef"])
+        _ = try client.send(.get, "/b", headers: [("X-Request-ID", "from-a-balancer")])
+        _ = try client.send(.get, "/c")
+        #expect(Self.eventually { records.requests.count == 3 })
+        let logged = records.requests
+        #expect(
+            logged.map { $0.metadata[RequestLog.Key.requestID]?.description } == [
+                "0123456789abcdef0123456789abcdef", "from-a-balancer", nil,
+            ])
+        #expect(logged.allSatisfy { $0.metadata["worker"] == "worker 1" })
+    }
+}
+
+/// Collects what the server logs, with the handler's and the event's metadata merged.
+final class LogRecorder: LogHandler, @unchecked Sendable {
+    struct Record: Sendable {
+        let level: Logger.Level
+        let message: String
+        let metadata: Logger.Metadata
+
+        // The request line's fields, as `RequestLog` writes them.
+        var path: String { String(message.split(separator: " ").dropFirst().first ?? "") }
+        var status: Int { Int(message.split(separator: " ").last ?? "") ?? -1 }
+        var requestBytes: Int { Int(metadata[RequestLog.Key.requestBytes]?.description ?? "") ?? -1 }
+        var responseBytes: Int { Int(metadata[RequestLog.Key.responseBytes]?.description ?? "") ?? -1 }
+        var seconds: Double { (Double(metadata[RequestLog.Key.milliseconds]?.description ?? "") ?? -1000) / 1000 }
+        var thread: Int { Int(metadata[RequestLog.Key.thread]?.description ?? "") ?? -1 }
+        var delivered: Bool? { metadata[RequestLog.Key.delivered].map { $0.description == "true" } }
+    }
+
+    private let records = Locked([Record]())
+    private let storedMetadata = Locked(Logger.Metadata())
+    var metadata: Logger.Metadata {
+        get { storedMetadata.withLock { $0 } }
+        set { storedMetadata.withLock { $0 = newValue } }
+    }
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    var logger: Logger { Logger(label: "test.fastcgi") { _ in self } }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        records.withLock { $0.append(Record(level: event.level, message: event.message.description, metadata: merged)) }
+    }
+
+    /// The per-request lines (info, with the request fields).
+    var requests: [Record] {
+        records.withLock { $0.filter { $0.level == .info && $0.metadata[RequestLog.Key.thread] != nil } }
+    }
+
+    func messages(at level: Logger.Level) -> [String] {
+        records.withLock { $0.filter { $0.level == level }.map(\.message) }
     }
 }

@@ -44,6 +44,8 @@ final class ServiceInstance: Sendable {
         environment["COLPALI_CONN_LIMIT"] = "off"
         environment["COLPALI_NGINX_ACCESS_LOG"] = "off"
         environment["COLPALI_NGINX_WORKERS"] = "1"
+        // nginx.sh asks the binary for the upstream address.
+        environment["COLPALI_BINARY"] = try Paths.binary()
         return environment
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
+import POSIX
 import ProcessTestSupport
-import Synchronization
 import Testing
 
 @testable import WorkerPool
@@ -165,30 +165,9 @@ import Testing
     }
 }
 
-/// Real signals through the relay. Serialized: signal dispositions are process-wide.
+/// Real signals through the relay (its own tests are POSIXTests.SignalRelayTests, which use
+/// other signals). Serialized: signal dispositions are process-wide.
 @Suite(.serialized) struct SignalTests {
-    @Test func relayDeliversSignalsAndIsExclusive() async throws {
-        let relay = try SignalRelay.install([SIGUSR1, SIGUSR2])
-        #expect(throws: SignalRelayError.alreadyInstalled) { try SignalRelay.install([SIGUSR1]) }
-        #expect(relay.takePending().isEmpty)
-        // Process-directed (kill, not raise): test threads may block signals, and a
-        // signal raised on such a thread would stay pending there.
-        kill(getpid(), SIGUSR1)
-        var received: [Int32] = []
-        try await eventually(timeout: 5, "SIGUSR1") {
-            received += relay.takePending()
-            return received == [SIGUSR1]
-        }
-        kill(getpid(), SIGUSR2)
-        try await eventually(timeout: 5, "SIGUSR2") {
-            received += relay.takePending()
-            return received == [SIGUSR1, SIGUSR2]
-        }
-        relay.uninstall()
-        let again = try SignalRelay.install([SIGUSR1])
-        again.uninstall()
-    }
-
     @Test func sighupRollsAndSigtermStopsThePool() async throws {
         let relay = try SignalRelay.install([SIGTERM, SIGINT, SIGHUP])
         defer { relay.uninstall() }

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
+import POSIX
 import ProcessTestSupport
-import Synchronization
 import Testing
 
 @testable import WorkerPool

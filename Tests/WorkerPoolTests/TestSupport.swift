@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
 import Logging
+import POSIX
 import ProcessTestSupport
-import Synchronization
 import Testing
 
 @testable import WorkerPool
@@ -22,17 +22,6 @@ final class TemporaryDirectory: Sendable {
     func file(_ name: String) -> String { "\(path)/\(name)" }
 }
 
-/// A mutex in a class, so tests can share it between closures and threads.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    init(_ value: Value) { mutex = Mutex(value) }
-
-    func withLock<Result>(_ body: (inout sending Value) throws -> sending Result) rethrows -> Result {
-        try mutex.withLock(body)
-    }
-}
-
 /// Collects every log record so tests can assert the lines an operator would see.
 final class RecordingLogHandler: LogHandler, @unchecked Sendable {
     struct Record: Sendable {
@@ -40,7 +29,7 @@ final class RecordingLogHandler: LogHandler, @unchecked Sendable {
         let message: String
     }
 
-    let records = Mutex<[Record]>([])
+    let records = Locked<[Record]>([])
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
 
@@ -151,15 +140,8 @@ func descriptorLink(_ fd: Int32) -> String? {
 /// Connects to a unix socket; returns the descriptor or -1.
 func connectUnix(_ path: String) -> Int32 {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return -1 }
-    guard var address = try? ListeningSocket.unixSocketAddress(path, address: .unix(path: path)) else {
-        close(fd)
-        return -1
-    }
-    let rc = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
-    if rc != 0 {
+    guard fd >= 0, let address = try? SocketAddress.unix(path) else { return -1 }
+    guard address.withSockaddr({ connect(fd, $0, $1) }) == 0 else {
         close(fd)
         return -1
     }

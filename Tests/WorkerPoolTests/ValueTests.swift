@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
+import POSIX
 import ProcessTestSupport
-import Synchronization
 import Testing
 
 @testable import WorkerPool
@@ -53,43 +53,15 @@ import Testing
     }
 }
 
+/// The generic writer; the service's warm-up document is tested in EmbeddingServiceTests.
 @Suite struct StateFileTests {
-    @Test func writesAndReadsWarmupStatus() throws {
-        let directory = try TemporaryDirectory()
-        let file = StateFile(directory: directory.file("state"), name: "warmup.json")
-        #expect(try file.read(WarmupStatus.self) == nil, "nothing written yet")
-        let downloading = WarmupStatus(phase: .downloading, message: "downloading model 43%", progress: 0.43)
-        try file.write(downloading)
-        #expect(try file.read(WarmupStatus.self) == downloading)
-        let ready = WarmupStatus(phase: .ready, message: "ready")
-        try file.write(ready)
-        let read = try #require(try file.read(WarmupStatus.self))
-        #expect(read == ready && read.isReady)
-        #expect(read.pid == getpid())
-
-        // The on-disk document is plain JSON with stable keys, readable by any process.
-        let data = try #require(FileManager.default.contents(atPath: file.path))
-        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(Set(object.keys) == ["phase", "message", "pid", "updated_at"])
-        #expect(object["phase"] as? String == "ready")
-        // No temporary files left behind.
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.file("state"))
-        #expect(names == ["warmup.json"])
-        file.remove()
-        #expect(try file.read(WarmupStatus.self) == nil)
-    }
-
-    @Test func clampsProgress() {
-        #expect(WarmupStatus(phase: .loading, message: "", progress: 1.7).progress == 1)
-        #expect(WarmupStatus(phase: .loading, message: "", progress: -1).progress == 0)
-    }
-
     @Test func corruptDocumentIsADecodingError() throws {
+        struct Document: Codable { var value: Int }
         let directory = try TemporaryDirectory()
         let file = StateFile(directory: directory.path, name: "s.json")
         #expect(FileManager.default.createFile(atPath: file.path, contents: Data("{not json".utf8)))
         #expect {
-            try file.read(WarmupStatus.self)
+            try file.read(Document.self)
         } throws: { error in
             if case StateFileError.decoding(let path, _) = error { return path == file.path }
             return false

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+import POSIX
 
 /// A minimal blocking FastCGI client: one request per connection, the parameters nginx's
 /// `fastcgi_params` would send. For tests, health probes of a worker and tools; the
@@ -136,11 +133,7 @@ struct FastCGIConnection {
     static func open(_ address: ListenAddress, timeoutSeconds: Int) throws(FastCGIClient.Failure) -> FastCGIConnection {
         let target: SocketAddress
         do {
-            switch address {
-            case .unix(let path): target = try SocketAddress.unix(path)
-            case .tcp(let host, let port): target = try SocketAddress.tcp(host: host, port: port)
-            case .inherited: throw ServerError.invalidAddress(address.description)
-            }
+            target = try SocketAddress(address)
         } catch {
             throw .connect(errno: EINVAL)
         }

@@ -1,10 +1,7 @@
 import CFastCGI
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+import Logging
+import POSIX
 
 /// A FastCGI responder over libfcgi's thread-safe API (`FCGX_Init`, `FCGX_InitRequest`,
 /// `FCGX_Accept_r`, `FCGX_Finish_r`): N accept threads, each serving one request at a
@@ -23,15 +20,24 @@ import CFastCGI
 /// Non-blocking is a property of the shared socket, so every process accepting on it
 /// must accept this way (all workers of the pool do).
 ///
+/// The server takes a descriptor, not an address: binding, inheriting and removing a socket
+/// file belong to its owner (`POSIX.ListeningSocket`), which must keep it open while the
+/// server runs. Signals are the owner's business too (the worker relays SIGTERM to `stop()`).
+///
+/// Each request is logged at info on `logger` (see `RequestLog`); trouble that has no
+/// request to answer (accept failures, clients gone) at warning or error.
+///
 /// `start()` sets SIGPIPE to ignored for the whole process (a peer hanging up must be a
 /// failed write, not a dead worker).
 ///
 /// Each connection serves one request and is closed (nginx's default, no
 /// `fastcgi_keep_conn`): a kept connection would tie a thread to an idle peer.
 public final class FastCGIServer: Sendable {
-    public let socket: ListenSocket
+    /// The listening socket's descriptor (owned by the caller).
+    public let listeningDescriptor: Int32
     public let configuration: FastCGIServerConfiguration
     private let handler: any RequestHandler
+    private let logger: Logger
 
     private struct State {
         var started = false
@@ -46,14 +52,17 @@ public final class FastCGIServer: Sendable {
     private let wakeWrite: Int32
 
     public init(
-        socket: ListenSocket, handler: some RequestHandler, configuration: FastCGIServerConfiguration = FastCGIServerConfiguration()
+        listeningDescriptor: Int32, handler: some RequestHandler,
+        configuration: FastCGIServerConfiguration = FastCGIServerConfiguration(),
+        logger: Logger = Logger(label: "fastcgi")
     ) throws(ServerError) {
-        self.socket = socket
+        self.listeningDescriptor = listeningDescriptor
         self.handler = handler
         self.configuration = configuration
+        self.logger = logger
         var fds: [Int32] = [0, 0]
         guard cfcgi_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
-            throw .system(call: "pipe2", target: "wake-up pipe", errno: errno)
+            throw .system(.last("pipe2", subject: "wake-up pipe"))
         }
         wakeRead = fds[0]
         wakeWrite = fds[1]
@@ -81,13 +90,14 @@ public final class FastCGIServer: Sendable {
         // libfcgi writes with write(2): a web server that hangs up mid-response would
         // raise SIGPIPE and kill the process. Every libfcgi application ignores it.
         signal(SIGPIPE, SIG_IGN)
-        let flags = fcntl(socket.fd, F_GETFL)
-        guard flags >= 0, fcntl(socket.fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
-            throw .system(call: "fcntl(O_NONBLOCK)", target: socket.address.description, errno: errno)
+        do throws(SystemCallError) {
+            try Descriptors.setNonBlocking(listeningDescriptor)
+        } catch {
+            throw .system(SystemCallError(error.call, subject: "fd \(listeningDescriptor)", errno: error.errno))
         }
         // TCP connections inherit these from the listener, which bounds libfcgi's reads of
         // the request head too; unix connections do not, so `serve` sets them again.
-        setTimeouts(socket.fd)
+        setTimeouts(listeningDescriptor)
         let count = max(1, configuration.acceptThreads)
         var threads: [pthread_t] = []
         for index in 0..<count {
@@ -131,9 +141,9 @@ public final class FastCGIServer: Sendable {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
         // libfcgi keeps pointers to the request inside its streams: it must not move.
-        FCGX_InitRequest(request, socket.fd, 0)
+        FCGX_InitRequest(request, listeningDescriptor, 0)
         var pollSet = [
-            pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: listeningDescriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
         ]
         while true {
@@ -142,13 +152,14 @@ public final class FastCGIServer: Sendable {
             let ready = poll(&pollSet, 2, -1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                report("poll failed: \(ServerError.describe(errno: errno))")
+                let error = SystemCallError.last("poll", subject: "fd \(listeningDescriptor)")
+                logger.error("accept thread \(thread) exits: \(error)")
                 return
             }
             if pollSet[1].revents != 0 { return }  // stop() was called
             let listenEvents = Int32(pollSet[0].revents)
             if listenEvents & Int32(POLLNVAL | POLLERR) != 0 {
-                report("listening socket \(socket.address) is no longer usable; thread \(thread) exits")
+                logger.error("listening socket fd \(listeningDescriptor) is no longer usable; accept thread \(thread) exits")
                 return
             }
             guard listenEvents & Int32(POLLIN) != 0 else { continue }
@@ -156,7 +167,7 @@ public final class FastCGIServer: Sendable {
             if accepted < 0 {
                 let code = -accepted
                 if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { continue }
-                report("FCGX_Accept_r failed: \(ServerError.describe(errno: code))")
+                logger.warning("\(SystemCallError("FCGX_Accept_r", subject: "fd \(listeningDescriptor)", errno: code))")
                 if code == EBADF || code == ENOTSOCK || code == EINVAL { return }
                 usleep(10_000)  // e.g. EMFILE: back off instead of spinning
                 continue
@@ -168,7 +179,7 @@ public final class FastCGIServer: Sendable {
     }
 
     private func serve(_ request: UnsafeMutablePointer<FCGX_Request>, thread: Int) {
-        let started = monotonicSeconds()
+        let started = MonotonicTime.now()
         // ipcFd is libfcgi's connection descriptor; only socket options are set on it.
         setTimeouts(request.pointee.ipcFd)
         state.withLock { $0.inFlight += 1 }
@@ -192,14 +203,15 @@ public final class FastCGIServer: Sendable {
             response = handler.handle(httpRequest)
         }
         let delivered = exchange.write(response)
+        let metadata = RequestLog.metadata(
+            parameters: parameters, requestBytes: httpRequest.body.count, responseBytes: response.body.count,
+            seconds: started.elapsed, thread: thread, delivered: delivered)
+        logger.info("\(httpRequest.method.rawValue) \(httpRequest.path) \(response.status)", metadata: metadata)
         if !delivered {
-            report("client went away before the response to \(httpRequest.method) \(httpRequest.path) was written")
+            logger.warning(
+                "client went away before the response to \(httpRequest.method.rawValue) \(httpRequest.path) was written",
+                metadata: metadata)
         }
-        configuration.onRequest?(
-            RequestRecord(
-                method: httpRequest.method.rawValue, path: httpRequest.path, status: response.status,
-                requestBytes: httpRequest.body.count, responseBytes: response.body.count,
-                seconds: monotonicSeconds() - started, thread: thread, delivered: delivered))
     }
 
     private func setTimeouts(_ fd: Int32) {
@@ -208,14 +220,4 @@ public final class FastCGIServer: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
-
-    private func report(_ message: String) {
-        configuration.onError?(message)
-    }
-}
-
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+import POSIX
 
 /// Starts a joinable pthread running `body` with the given stack size.
 /// (Foundation's `Thread` cannot be joined; the server must know when its threads are gone.)
@@ -26,7 +23,7 @@ func spawnThread(stackBytes: Int, _ body: @escaping @Sendable () -> Void) throws
         }, context)
     guard code == 0 else {
         Unmanaged<Box>.fromOpaque(context).release()
-        throw .system(call: "pthread_create", target: "accept thread", errno: code)
+        throw .system(SystemCallError("pthread_create", subject: "accept thread", errno: code))
     }
     return thread
 }

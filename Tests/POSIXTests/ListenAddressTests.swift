@@ -1,6 +1,6 @@
 import Testing
 
-@testable import WorkerPool
+@testable import POSIX
 
 @Suite struct ListenAddressTests {
     @Test(arguments: [
@@ -13,6 +13,11 @@ import Testing
         ("localhost:0", .tcp(host: "localhost", port: 0)),
         ("tcp:127.0.0.1:65535", .tcp(host: "127.0.0.1", port: 65535)),
         ("[::1]:9000", .tcp(host: "::1", port: 9000)),
+        ("fd:0", .inherited(fd: 0)),
+        ("fd:7", .inherited(fd: 7)),
+        // The forms the worker's own parser accepted (FastCGI, before there was one grammar).
+        ("unix:/tmp/a.sock", .unix(path: "/tmp/a.sock")),
+        ("/run/x.sock", .unix(path: "/run/x.sock")),
     ])
     func parses(text: String, expected: ListenAddress) throws {
         #expect(try ListenAddress(parsing: text) == expected)
@@ -31,6 +36,12 @@ import Testing
         ("::1:9000", .unrecognized("::1:9000")),
         ("[::1]9000", .missingPort("[::1]9000")),
         ("[::1:9000", .unrecognized("[::1:9000")),
+        ("fd:", .invalidDescriptor("fd:")),
+        ("fd:-1", .invalidDescriptor("fd:-1")),
+        ("fd:x", .invalidDescriptor("fd:x")),
+        ("fd:99999999999", .invalidDescriptor("fd:99999999999")),
+        ("host", .missingPort("host")),
+        ("host:70000", .invalidPort("host:70000")),
     ])
     func rejects(text: String, expected: ListenAddressError) {
         #expect(throws: expected) { try ListenAddress(parsing: text) }
@@ -44,10 +55,19 @@ import Testing
     }
 
     @Test func descriptionRoundTrips() throws {
-        for text in ["unix:/run/p.sock", "127.0.0.1:9000", "[::1]:7001"] {
+        for text in ["unix:/run/p.sock", "127.0.0.1:9000", "[::1]:7001", "fd:3"] {
             let address = try ListenAddress(parsing: text)
             #expect(address.description == text)
             #expect(try ListenAddress(parsing: address.description) == address)
         }
+    }
+}
+
+@Suite struct ListenAddressResolutionTests {
+    @Test func relativeUnixPathsResolveAgainstADirectory() throws {
+        #expect(try ListenAddress(parsing: "./.run/p.sock").resolvingRelativePath(against: "/srv") == .unix(path: "/srv/.run/p.sock"))
+        #expect(try ListenAddress(parsing: "unix:p.sock").resolvingRelativePath(against: "/srv/") == .unix(path: "/srv/p.sock"))
+        #expect(ListenAddress.unix(path: "/abs.sock").resolvingRelativePath(against: "/srv") == .unix(path: "/abs.sock"))
+        #expect(ListenAddress.tcp(host: "h", port: 1).resolvingRelativePath(against: "/srv") == .tcp(host: "h", port: 1))
     }
 }

@@ -16,7 +16,7 @@ public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertib
     }
 
     /// Captures the current thread's `errno` right after a failed call.
-    static func last(_ call: String, subject: String = "") -> SystemCallError {
+    public static func last(_ call: String, subject: String = "") -> SystemCallError {
         SystemCallError(call, subject: subject, errno: Glibc.errno)
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 
-@testable import WorkerPool
+@testable import POSIX
 
 @Suite struct ListeningSocketTests {
     @Test func bindsUnixSocketWithModeAndCloseOnExec() throws {
@@ -108,6 +108,28 @@ import Testing
             if case ListenError.resolve(let host, _) = error { return host == "no-such-host.invalid" }
             return false
         }
+    }
+
+    @Test func inheritsAListeningDescriptorAndRefusesOthers() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("i.sock")
+        let bound = try ListeningSocket.bind(.unix(path: path))
+        defer { bound.close() }
+        let inherited = try ListeningSocket.bind(.inherited(fd: dup(bound.fileDescriptor)))
+        #expect(inherited.address == .inherited(fd: inherited.fileDescriptor))
+        let client = connectUnix(path)
+        #expect(client >= 0)
+        close(client)
+        inherited.close()
+        #expect(access(path, F_OK) == 0, "closing an inherited socket never removes the path")
+
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
+        #expect(throws: ListenError.notAListeningSocket(fd: fds[0])) { try ListeningSocket.inherit(fd: fds[0]) }
     }
 
     @Test func missingDirectoryIsASystemError() throws {

@@ -1,20 +1,23 @@
 import Glibc
-import Synchronization
 
-/// A bound, listening stream socket owned by the master and handed to every worker as fd 0.
+/// A listening stream socket: bound here (the master, or a worker run by hand) or inherited
+/// (a worker spawned with the socket as fd 0, `FCGI_LISTENSOCK_FILENO`).
 ///
-/// libfcgi workers accept on `FCGI_LISTENSOCK_FILENO` (0), so the master binds once and
-/// all workers share the kernel's accept queue; a restarted worker picks up where the
-/// dead one left off without nginx seeing the socket disappear.
+/// libfcgi workers accept on fd 0, so the master binds once and all workers share the
+/// kernel's accept queue; a restarted worker picks up where the dead one left off without
+/// nginx seeing the socket disappear.
 ///
-/// The descriptor is close-on-exec; only the spawner passes it down (by dup2 onto 0).
-/// A unix socket path is removed by `close()` (and `deinit`) if it still names this
-/// socket, so a stale file never blocks the next start.
+/// Bound here instead of through `FCGX_OpenSocket` because that function calls `exit()` on
+/// some failures, binds TCP to every interface and unlinks an existing path blindly; errors
+/// here are values and TCP binds to the host given. A bound descriptor is close-on-exec;
+/// only the spawner passes it down (by dup2 onto 0). A unix socket path is removed by
+/// `close()` (and `deinit`) only if it still names the socket this instance created, so a
+/// stale file never blocks the next start and a successor's socket is never deleted.
 public final class ListeningSocket: Sendable {
     public let address: ListenAddress
     public let fileDescriptor: Int32
     private let ownedInode: (device: UInt, inode: UInt)?
-    private let state = Mutex(State.open)
+    private let state = Locked(State.open)
 
     private enum State { case open, pathRemoved, closed }
 
@@ -30,7 +33,7 @@ public final class ListeningSocket: Sendable {
 
     deinit { close() }
 
-    /// Binds and listens on `address`.
+    /// Binds and listens on `address` (`.inherited` adopts that descriptor instead).
     ///
     /// A unix path that already exists is checked first: a socket nobody accepts on is
     /// stale and removed; one that accepts means another instance runs there
@@ -42,6 +45,9 @@ public final class ListeningSocket: Sendable {
         unixSocketMode: mode_t = defaultUnixSocketMode
     ) throws(ListenError) -> ListeningSocket {
         switch address {
+        case .inherited(let fd):
+            return try inherit(fd: fd)
+
         case .unix(let path):
             try removeStaleSocket(at: path, address: address)
             let fd = try makeSocket(family: AF_UNIX, address: address)
@@ -53,25 +59,16 @@ public final class ListeningSocket: Sendable {
                 throw error
             }
 
-        case .tcp(let host, let port):
-            var hints = addrinfo()
-            hints.ai_family = AF_UNSPEC
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
-            var list: UnsafeMutablePointer<addrinfo>?
-            let rc = getaddrinfo(host, String(port), &hints, &list)
-            guard rc == 0, let first = list else {
-                throw .resolve(host: host, message: String(cString: gai_strerror(rc)))
-            }
-            defer { freeaddrinfo(list) }
-            let fd = try makeSocket(family: first.pointee.ai_family, address: address)
+        case .tcp:
+            let target = try SocketAddress(address)
+            let fd = try makeSocket(family: target.family, address: address)
             var one: Int32 = 1
             guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
                 let error = SystemCallError.last("setsockopt(SO_REUSEADDR)")
                 Glibc.close(fd)
                 throw .system(error)
             }
-            guard Glibc.bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
+            guard target.withSockaddr({ Glibc.bind(fd, $0, $1) }) == 0 else {
                 let error = SystemCallError.last("bind", subject: address.description)
                 Glibc.close(fd)
                 throw .from(error, address)
@@ -85,21 +82,32 @@ public final class ListeningSocket: Sendable {
         }
     }
 
+    /// Adopts an inherited socket (default: fd 0) after checking it is a listening stream
+    /// socket. Its descriptor flags are left as the parent set them.
+    public static func inherit(fd: Int32 = ListenAddress.listenSocketFileno) throws(ListenError) -> ListeningSocket {
+        var accepting: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0, accepting != 0 else {
+            throw .notAListeningSocket(fd: fd)
+        }
+        return ListeningSocket(address: .inherited(fd: fd), fileDescriptor: fd, ownedInode: nil)
+    }
+
     /// The TCP port actually bound (useful after binding port 0); nil for a unix socket.
     public var localPort: UInt16? {
-        guard case .tcp = address else { return nil }
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let rc = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fileDescriptor, $0, &length) }
         }
         guard rc == 0 else { return nil }
-        let family = storage.ss_family
-        return withUnsafePointer(to: &storage) { pointer -> UInt16 in
-            if family == sa_family_t(AF_INET6) {
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
-            }
-            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafeBytes(of: storage) { UInt16(bigEndian: $0.load(as: sockaddr_in.self).sin_port) }
+        case AF_INET6:
+            return withUnsafeBytes(of: storage) { UInt16(bigEndian: $0.load(as: sockaddr_in6.self).sin6_port) }
+        default:
+            return nil
         }
     }
 
@@ -115,7 +123,7 @@ public final class ListeningSocket: Sendable {
     }
 
     /// Closes the descriptor and removes the unix socket path if it still names this socket.
-    /// Idempotent.
+    /// Idempotent. Other processes sharing the socket keep listening.
     public func close() {
         let previous = state.withLock { state -> State in
             let old = state
@@ -164,20 +172,10 @@ public final class ListeningSocket: Sendable {
     }
 
     static func unixSocketAddress(_ path: String, address: ListenAddress) throws(ListenError) -> sockaddr_un {
-        var storage = sockaddr_un()
-        storage.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: storage.sun_path)
-        guard bytes.count < capacity else {
-            throw .system(SystemCallError("bind", subject: address.description, errno: ENAMETOOLONG))
-        }
-        withUnsafeMutableBytes(of: &storage.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        return storage
+        try SocketAddress.unixStorage(path)
     }
 
+    /// The stale-socket probe: only a socket file that refuses connections is removed.
     private static func removeStaleSocket(at path: String, address: ListenAddress) throws(ListenError) {
         var info = stat()
         guard lstat(path, &info) == 0 else {
@@ -196,6 +194,10 @@ public final class ListeningSocket: Sendable {
         if rc == 0 { throw .addressInUse(address) }
         switch errno {
         case ECONNREFUSED:
+            // Unlink only the file that was probed: if another instance replaced it
+            // meanwhile, its inode differs and it is left alone.
+            var now = stat()
+            guard lstat(path, &now) == 0, now.st_dev == info.st_dev, now.st_ino == info.st_ino else { return }
             guard unlink(path) == 0 || errno == ENOENT else { throw .system(.last("unlink", subject: path)) }
         case ENOENT:
             return
@@ -211,6 +213,10 @@ public enum ListenError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The unix socket path exists and is not a socket; it is not ours to delete.
     case pathOccupied(String)
     case resolve(host: String, message: String)
+    /// An inherited descriptor that is not a listening stream socket.
+    case notAListeningSocket(fd: Int32)
+    /// `fd:N` names a descriptor, not an address to bind or connect to.
+    case noSocketAddress(ListenAddress)
     case system(SystemCallError)
 
     static func from(_ error: SystemCallError, _ address: ListenAddress) -> ListenError {
@@ -222,6 +228,8 @@ public enum ListenError: Error, Sendable, Equatable, CustomStringConvertible {
         case .addressInUse(let a): "\(a) is in use: another instance is listening there"
         case .pathOccupied(let p): "\(p) exists and is not a socket; remove it or choose another COLPALI_LISTEN"
         case .resolve(let host, let message): "cannot resolve listen host \"\(host)\": \(message)"
+        case .notAListeningSocket(let fd): "fd \(fd) is not a listening socket"
+        case .noSocketAddress(let a): "\(a) is an inherited descriptor, not an address to bind or connect to"
         case .system(let e): e.description
         }
     }

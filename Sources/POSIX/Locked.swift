@@ -1,17 +1,17 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
-/// A value behind a pthread mutex, with a condition variable to wait for changes.
-/// (The `Synchronization` module's `Mutex` needs macOS 15; the package still names macOS 14.)
-final class Locked<Value>: @unchecked Sendable {
+/// A value behind a pthread mutex, with a condition variable to wait for changes: the one
+/// lock type of the service's own code (the supervisor, the FastCGI server, the worker).
+///
+/// Chosen over `Synchronization.Mutex` because some callers must block until a value
+/// changes (`wait(until:then:)`), which `Mutex` cannot do, and over `NSLock` so that the
+/// POSIX layer needs no Foundation.
+public final class Locked<Value>: @unchecked Sendable {
     private var value: Value
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         self.value = value
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
@@ -25,7 +25,7 @@ final class Locked<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access and wakes every waiter afterwards.
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
         defer {
             pthread_cond_broadcast(condition)
@@ -35,7 +35,7 @@ final class Locked<Value>: @unchecked Sendable {
     }
 
     /// Blocks until `predicate` holds, then runs `body` under the lock.
-    func wait<Result>(until predicate: (Value) -> Bool, then body: (inout Value) -> Result) -> Result {
+    public func wait<Result>(until predicate: (Value) -> Bool, then body: (inout Value) -> Result) -> Result {
         pthread_mutex_lock(mutex)
         defer {
             pthread_cond_broadcast(condition)

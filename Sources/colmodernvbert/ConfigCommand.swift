@@ -1,0 +1,42 @@
+import ArgumentParser
+import EmbeddingService
+import Foundation
+import POSIX
+
+/// `colmodernvbert config ...`: configuration values for the scripts, computed by the same
+/// code the service runs (so `scripts/nginx.sh` never parses `COLPALI_LISTEN` itself).
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Print configuration values the scripts need (from the environment, as `serve` reads it).",
+        subcommands: [Upstream.self])
+}
+
+/// The pool's socket in nginx's `upstream { server ...; }` form. Reads only COLPALI_RUN_DIR
+/// and COLPALI_LISTEN. (The process still loads libtorch, which it links: measured ~0.3 s of
+/// CPU and ~135 MB resident per call on the development machine; nginx.sh calls it once.)
+struct Upstream: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The pool's socket (COLPALI_LISTEN, default in COLPALI_RUN_DIR) as nginx's upstream wants it.",
+        discussion: "Prints unix:/absolute/path.sock (a relative path made absolute against the working directory) or host:port.")
+
+    func run() throws {
+        let listen = try ServiceConfiguration.listenAddress(fromEnvironment: ProcessInfo.processInfo.environment)
+        print(try Self.nginxForm(listen, workingDirectory: FileManager.default.currentDirectoryPath))
+    }
+
+    /// `unix:/abs` or `host:port` (`[v6]:port`); an inherited descriptor is no address nginx can use.
+    static func nginxForm(_ listen: ListenAddress, workingDirectory: String) throws -> String {
+        switch listen.resolvingRelativePath(against: workingDirectory) {
+        case .unix(let path): return "unix:\(path)"
+        case .tcp(let host, let port): return ListenAddress.tcp(host: host, port: port).description
+        case .inherited:
+            throw UpstreamError(message: "COLPALI_LISTEN=\(listen) is an inherited descriptor; nginx needs unix:/path or host:port")
+        }
+    }
+}
+
+struct UpstreamError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
