@@ -113,12 +113,12 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
     }
 
     /// A query with `<image>` or an empty batch is the client's fault; a configuration or
-    /// vocabulary problem is the checkpoint's.
+    /// vocabulary problem, or a tiling that disagrees with its prediction, is the service's.
     static func classify(_ error: ProcessingError, item: String) -> any Error {
         switch error {
         case .imageTokenInQuery: InputError("\(item) contains the reserved text <image>")
         case .noInputs, .invalidGrid: InputError("\(item): \(error)")
-        case .invalidConfiguration, .missingToken: ModelEngineError.inconsistentCheckpoint("\(item): \(error)")
+        case .invalidConfiguration, .missingToken, .tilingMismatch: ModelEngineError.inconsistentCheckpoint("\(item): \(error)")
         }
     }
 }

@@ -70,7 +70,7 @@ import Torch
         let bytes = [UInt8](try Data(contentsOf: Self.sources.appendingPathComponent(item.file)))
         let processed = processor.process(try ImageDecoder().decodeRGB(bytes))
         let tiles = try Tensor(floats: processed.pixelValues, shape: processed.shape)
-        let output = try Fixtures.tinyModelLoaded().embedImages([ImagePrompt(inputIds: ids, tiles: tiles)])
+        let output = try Fixtures.tinyModelLoaded().embedImages(inputIds: [ids], tiles: [tiles])
         let rows = try #require(output.first).rows
         try #require(rows.count == item.tokens)
 

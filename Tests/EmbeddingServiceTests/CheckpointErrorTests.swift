@@ -1,3 +1,4 @@
+import ColModernVBert
 import FastCGI
 import Foundation
 import Processing
