@@ -30,7 +30,7 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
             options: ModelOptions(device: device, dtype: dtype, cpuLinearKernel: configuration.cpuLinearKernel))
         let processor = try Processor(checkpointDirectory: directory)
         let imageConfig = try Idefics3ProcessorConfig.load(directory: directory)
-        guard let imageProcessor = Idefics3ImageProcessor(config: imageConfig, maxThreads: 1) else {
+        guard let imageProcessor = Idefics3ImageProcessor(config: imageConfig, backend: configuration.imageBackend, maxThreads: 1) else {
             throw ModelEngineError.inconsistentCheckpoint("image processor configuration in \(directory.path) is not usable")
         }
         guard processor.imageTokenID == model.imageTokenId, processor.configuration.imageSeqLen == model.imageSeqLen else {

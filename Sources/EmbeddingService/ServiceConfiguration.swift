@@ -1,5 +1,6 @@
 import ColModernVBert
 import Foundation
+import Imaging
 import POSIX
 import Torch
 
@@ -26,6 +27,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// keeps a private repacked copy of the text weights per worker (~440 MB for the published
     /// model); `libtorch` reads the mapped checkpoint, shared by all workers through the page cache.
     public var cpuLinearKernel: CPULinearKernel = .panels
+    /// Image preprocessing equal to transformers' torchvision backend (what the replaced
+    /// service ran, the default) or to its Pillow backend (`COLPALI_IMAGE_BACKEND`).
+    public var imageBackend: ImageBackend = .torchvision
     /// The pool's socket (`COLPALI_LISTEN`, parsed once here): by default
     /// `unix:<run directory>/colmodernvbert.sock`.
     public var listen: ListenAddress
@@ -135,6 +139,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
                 throw ConfigurationError(variable: "COLPALI_DTYPE", value: text, expected: "auto, float32, bfloat16 or float16")
             }
             config.dtype = dtype
+        }
+        if let text = reader.string("COLPALI_IMAGE_BACKEND") {
+            guard let backend = ImageBackend(rawValue: text.lowercased()) else {
+                throw ConfigurationError(variable: "COLPALI_IMAGE_BACKEND", value: text, expected: "torchvision or pil")
+            }
+            config.imageBackend = backend
         }
         if let text = reader.string("COLPALI_CPU_LINEAR_KERNEL") {
             guard let kernel = CPULinearKernel.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
