@@ -16,8 +16,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var modelID = "ModernVBERT/colmodernvbert-merged"
     public var modelRevision = "main"
     public var apiVersion = "0.0.2"
-    /// libtorch intra-op threads per worker on CPU.
-    public var cpuThreads = 4
+    /// libtorch intra-op threads per worker on CPU; by default fitted with `workers` to the CPUs
+    /// this process may use (`CPUSplit`, `CPUBudget`).
+    public var cpuThreads: Int
     public var device: DeviceChoice = .auto
     /// nil: float32 on CPU, bfloat16 on GPU (what the old service did).
     public var dtype: DType?
@@ -28,6 +29,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// "unix:/path" or "host:port".
     public var listen: String
     public var workers: Int
+    /// How `workers` × `cpuThreads` were fitted to the CPUs, and what was capped (logged by the master).
+    public var cpuSplit: CPUSplit
     /// Requests one worker accepts concurrently (accept threads).
     public var requestsPerWorker = 4
     /// Largest number of queries (or images) run in one forward pass.
@@ -43,7 +46,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public init(runDirectory: URL = URL(fileURLWithPath: ".run", isDirectory: true)) {
         self.runDirectory = runDirectory
         listen = "unix:" + runDirectory.appendingPathComponent("colmodernvbert.sock").path
-        workers = 2
+        cpuSplit = CPUSplit.fit(cpus: CPUBudget.current().cpus, workers: nil, threads: nil)
+        workers = cpuSplit.workers
+        cpuThreads = cpuSplit.threadsPerWorker
     }
 
     /// The device the workers use.
@@ -61,18 +66,24 @@ public struct ServiceConfiguration: Sendable, Equatable {
 
     public var stateFile: URL { runDirectory.appendingPathComponent("state.json") }
 
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
-        -> ServiceConfiguration
-    {
+    /// `cpuBudget`: the CPUs to fit workers and threads to (tests pass a fixed one).
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment, cpuBudget: CPUBudget = .current()
+    ) throws -> ServiceConfiguration {
         let reader = EnvironmentReader(environment)
         let run = reader.string("COLPALI_RUN_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
         var config = ServiceConfiguration(runDirectory: run ?? URL(fileURLWithPath: ".run", isDirectory: true).standardizedFileURL)
         config.modelID = reader.string("COLPALI_MODEL_ID") ?? config.modelID
         config.modelRevision = reader.string("COLPALI_MODEL_REVISION") ?? config.modelRevision
         config.apiVersion = reader.string("COLPALI_API_VERSION") ?? config.apiVersion
-        config.cpuThreads = try reader.int("CPU_THREADS", in: 1...1024) ?? config.cpuThreads
+        config.cpuSplit = CPUSplit.fit(
+            cpus: cpuBudget.cpus, workers: try reader.int("COLPALI_WORKERS", in: 1...256),
+            threads: try reader.int("CPU_THREADS", in: 1...1024),
+            allowOversubscribe: try reader.flag(CPUSplit.oversubscribeVariable) ?? false,
+            budgetDescription: cpuBudget.description)
+        config.cpuThreads = config.cpuSplit.threadsPerWorker
+        config.workers = config.cpuSplit.workers
         config.listen = reader.string("COLPALI_LISTEN") ?? config.listen
-        config.workers = try reader.int("COLPALI_WORKERS", in: 1...256) ?? config.workers
         config.requestsPerWorker = try reader.int("COLPALI_REQUESTS_PER_WORKER", in: 1...256) ?? config.requestsPerWorker
         config.maxBatchSize = try reader.int("COLPALI_MAX_BATCH", in: 1...1024) ?? config.maxBatchSize
         config.maxQueriesPerRequest = try reader.int("COLPALI_MAX_QUERIES", in: 1...100_000) ?? config.maxQueriesPerRequest
@@ -134,6 +145,16 @@ struct EnvironmentReader {
             throw ConfigurationError(variable: name, value: text, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
+    }
+
+    /// "1"/"true"/"yes"/"on" or "0"/"false"/"no"/"off".
+    func flag(_ name: String) throws -> Bool? {
+        guard let text = string(name) else { return nil }
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError(variable: name, value: text, expected: "1 or 0 (true or false)")
+        }
     }
 
     /// "1048576", "512k", "64m", "1g" (nginx's spelling).

@@ -134,6 +134,7 @@ public struct Worker: Sendable {
             logger.info(
                 "\(name): model ready in \(String(format: "%.1f", Date().timeIntervalSince(started)))s (\(engine.info.device), \(engine.info.dtype), dim \(engine.info.dim))"
             )
+            if let shared = engine.sharedWeights { logger.info("\(name): packed text weights: \(shared)") }
             return true
         } catch {
             logger.critical("\(name): cannot load the model: \(error)")
