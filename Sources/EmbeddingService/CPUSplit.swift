@@ -15,10 +15,12 @@ public struct CPUSplit: Sendable, Equatable {
 
     /// Threads one worker uses by default at most. A page is compute-bound and its products
     /// split well across threads, so threads cut the latency that has to stay under nginx's
-    /// timeout; queries arriving together are batched inside one worker, so a second worker
-    /// only adds throughput once one is saturated, and costs its activations (and a crash
-    /// takes out only half the pool). Past about 8 threads libtorch's per-operator overhead
-    /// and memory bandwidth flatten the gain, so larger machines get more workers instead.
+    /// timeout (issue 14: a 17-tile page 31 s on 1 worker x 2 threads, 336 s on 2 x 4 on the same
+    /// 2 cores); queries arriving together are batched inside one worker, so a second worker
+    /// only adds throughput once one is saturated, and costs its activations (~70 MiB idle, the
+    /// weights being shared). Larger machines get more workers rather than ever wider teams, as
+    /// libtorch's per-operator overhead and memory bandwidth flatten the gain of more threads;
+    /// the cap of 8 is a judgement, not measured here (2-core machine).
     public static let defaultMaxThreadsPerWorker = 8
 
     public static let oversubscribeVariable = "COLPALI_ALLOW_OVERSUBSCRIBE"
@@ -87,10 +89,15 @@ public struct CPUSplit: Sendable, Equatable {
     }
 
     /// Variables to add to the workers' environment so that an oversubscribed pool costs in
-    /// proportion: libgomp's threads then sleep at once when a parallel region ends instead of
-    /// spinning, so they do not burn the CPU time the other workers' threads need. libgomp reads
-    /// them when it is loaded, so they must be in the environment the worker is exec'd with.
-    /// Values the user set are kept; nothing is added when the split fits.
+    /// proportion. libgomp decides per process how long an idle team thread spins before it
+    /// sleeps (GOMP_SPINCOUNT 300000, cut to 1000 only when that process alone has more threads
+    /// than CPUs), and cannot see the other workers: with 2 workers x 2 threads on 2 cores each
+    /// spins through the other's time slices. Measured here (2-core EPYC, full-size checkpoint,
+    /// 2 pages of 5 tiles at once on 2 x 2 forced): 58-86 s a page spinning, 23-28 s with
+    /// OMP_WAIT_POLICY=PASSIVE (1 x 2, one page at a time: 32 s). Not set when the split fits:
+    /// there a 1 x 2 page measured 32 s spinning and 35-37 s passive, queries the same (~85 ms).
+    /// libgomp reads these when it is loaded, so they must be in the environment the worker is
+    /// exec'd with. Values the user set are kept.
     public func passiveWaitEnvironment(given environment: [String: String]) -> [String: String] {
         guard oversubscribed, environment["OMP_WAIT_POLICY"] == nil, environment["GOMP_SPINCOUNT"] == nil else { return [:] }
         return ["OMP_WAIT_POLICY": "PASSIVE"]
