@@ -14,6 +14,9 @@ public final class ColModernVBertModel: Sendable {
     public let dtype: DType
     /// Size of each token vector (the projection's output, 128 for the published model).
     public let dim: Int
+    /// Where the tensors derived at load (packed text weights, fused projections) came from: a
+    /// shared file, written or mapped, or private copies; for the log. nil without a shared file.
+    public let sharedWeights: String?
 
     let text: ModernBertModel
     let vision: SiglipVisionModel
@@ -47,18 +50,25 @@ public final class ColModernVBertModel: Sendable {
         if options.keepActivationMemory && device == .cpu {
             AllocatorTuning.keepLargeBuffers()
         }
-        let store = try WeightStore(source: weights, device: device, dtype: dtype)
+        var store = try WeightStore(source: weights, device: device, dtype: dtype)
+        let shared = SharedTensorFile.forDerivedWeights(
+            directory: options.sharedWeightsDirectory, weights: weights, device: device, dtype: dtype,
+            kernel: options.cpuLinearKernel)
+        store.shared = shared
         let packing: LinearPacking
         switch options.cpuLinearKernel {
         case _ where device != .cpu || dtype != .float32: packing = .none
         case .libtorch: packing = .none
-        case .panels: packing = .panels
+        case .panels: packing = .panels(shared: shared)
         case .oneDNN: packing = .oneDNN(batchHint: 64)
         }
         text = try ModernBertModel(store: store, config: config.text, packing: packing)
         vision = try SiglipVisionModel(store: store, config: config.vision)
         connector = try Connector(store: store, config: config)
         head = try EmbeddingHead(store: store, hidden: config.text.hiddenSize, expectedDim: config.embeddingDim)
+        shared?.finish()
+        sharedWeights = shared?.summary
+        if shared != nil { AllocatorTuning.releaseFreeMemory() }
         dim = head.dim
     }
 

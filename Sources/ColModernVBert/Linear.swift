@@ -1,3 +1,4 @@
+import SafeTensors
 import Torch
 
 /// y = x·Wᵀ + b, W of shape [out, in].
@@ -47,14 +48,25 @@ struct Linear: Sendable {
     /// unchanged). The plain weight stays referenced (for its shape) but is no longer read, so
     /// the pages packing touched are handed back to the kernel instead of staying resident next
     /// to the packed copy.
-    func packed(_ kernel: LinearPacking) throws -> Linear {
+    ///
+    /// With a shared file the packed weight is read from it (packed by whichever worker of the
+    /// machine came first) or packed once and stored there under `name`, so the machine holds one
+    /// copy in the page cache; without one it is a private copy of this process.
+    func packed(_ kernel: LinearPacking, name: String) throws -> Linear {
         guard packed == nil, weight.device == .cpu, weight.dtype == .float32 else { return self }
         let packed: PackedWeight
         switch kernel {
         case .none: return self
-        case .panels:
+        case .panels(let shared):
             guard Tensor.panelLinearAvailable else { return self }
-            packed = .panels(try weight.panelPackedLinearWeight())
+            let weight = self.weight
+            guard let shared else {
+                packed = .panels(try weight.panelPackedLinearWeight())
+                break
+            }
+            let shape = Tensor.panelPackedShape(outFeatures: weight.size(0), inFeatures: weight.size(1))
+            packed = .panels(
+                try shared.tensor(name + ".panels", shape: shape, dtype: .float32) { try weight.panelPackedLinearWeight() })
         case .oneDNN(let batchHint):
             guard Tensor.oneDNNAvailable else { return self }
             packed = .oneDNN(try weight.oneDNNPackedLinearWeight(batchHint: batchHint))
@@ -64,15 +76,22 @@ struct Linear: Sendable {
     }
 
     /// One linear computing several at once (their outputs concatenated), so that one matrix
-    /// product replaces several small ones.
-    static func fused(_ parts: [Linear]) throws -> Linear {
+    /// product replaces several small ones. With a store, the joined weight is a derived tensor
+    /// named `name` there (one copy per machine when the store shares them).
+    static func fused(_ parts: [Linear], sharedAs name: String? = nil, in store: WeightStore? = nil) throws -> Linear {
         let biases = parts.compactMap(\.bias)
         guard biases.isEmpty || biases.count == parts.count else {
             throw ColModernVBertError.invalidConfig(field: "bias", reason: "cannot fuse linears with and without bias")
         }
+        let rows = parts.reduce(0) { $0 + $1.outFeatures }
+        func join(_ tensors: [Tensor], _ suffix: String, _ shape: [Int]) throws -> Tensor {
+            guard let name, let store else { return try Tensor.cat(tensors, dim: 0) }
+            return try store.derived(name + suffix, shape: shape) { try Tensor.cat(tensors, dim: 0) }
+        }
+        let columns = parts.first?.weight.size(1) ?? 0
         return Linear(
-            weight: try Tensor.cat(parts.map(\.weight), dim: 0),
-            bias: biases.isEmpty ? nil : try Tensor.cat(biases, dim: 0))
+            weight: try join(parts.map(\.weight), ".weight", [rows, columns]),
+            bias: biases.isEmpty ? nil : try join(biases, ".bias", [rows]))
     }
 }
 
@@ -92,12 +111,14 @@ struct LayerNorm: Sendable {
 enum LinearPacking: Sendable {
     /// libtorch's linear on the checkpoint's weight.
     case none
-    /// The bridge's panel kernel (see `Tensor.panelLinear`).
-    case panels
+    /// The bridge's panel kernel (see `Tensor.panelLinear`), its packed weights in `shared` when
+    /// given (one copy per machine), else private.
+    case panels(shared: SharedTensorFile?)
     /// oneDNN, packed for about this many input rows.
     case oneDNN(batchHint: Int)
 
-    func apply(_ linear: Linear) throws -> Linear {
-        try ColModernVBertError.wrapping { try linear.packed(self) }
+    /// `linear` on this kernel; `name` (the weight's canonical prefix) keys it in a shared file.
+    func apply(_ linear: Linear, name: String) throws -> Linear {
+        try ColModernVBertError.wrapping { try linear.packed(self, name: name) }
     }
 }

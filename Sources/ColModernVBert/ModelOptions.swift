@@ -1,3 +1,4 @@
+import Foundation
 import Torch
 
 /// How to run a loaded model.
@@ -13,11 +14,16 @@ public struct ModelOptions: Sendable, Equatable {
     public var cpuLinearKernel: CPULinearKernel
     /// Let freed activation buffers stay in the heap for reuse (see `AllocatorTuning`); process-wide.
     public var keepActivationMemory: Bool
+    /// Where weights derived at load (the panel-packed text weights) are kept in a file that all
+    /// processes of the machine map read-only, packed by the first (see `SharedTensorFile`); nil:
+    /// each process packs a private copy (~440 MB for the published model).
+    public var sharedWeightsDirectory: URL?
 
     public init(
         device: Device? = nil, dtype: DType? = nil, visionTileBatch: Int = 2, keepActivationMemory: Bool = true,
-        cpuLinearKernel: CPULinearKernel = .panels
+        cpuLinearKernel: CPULinearKernel = .panels, sharedWeightsDirectory: URL? = nil
     ) {
+        self.sharedWeightsDirectory = sharedWeightsDirectory
         self.device = device
         self.cpuLinearKernel = cpuLinearKernel
         self.dtype = dtype

@@ -10,8 +10,9 @@ struct ModernBertAttention: Sendable {
 
     init(store: WeightStore, prefix: String, config: TextConfig, packing: LinearPacking) throws {
         let hidden = config.hiddenSize
-        wqkv = try packing.apply(store.linear(prefix + ".Wqkv", out: 3 * hidden, in: hidden, bias: config.attentionBias))
-        wo = try packing.apply(store.linear(prefix + ".Wo", out: hidden, in: hidden, bias: config.attentionBias))
+        wqkv = try packing.apply(
+            store.linear(prefix + ".Wqkv", out: 3 * hidden, in: hidden, bias: config.attentionBias), name: prefix + ".Wqkv")
+        wo = try packing.apply(store.linear(prefix + ".Wo", out: hidden, in: hidden, bias: config.attentionBias), name: prefix + ".Wo")
         heads = config.numAttentionHeads
         headDim = config.headDim
     }

@@ -9,8 +9,10 @@ struct ModernBertMLP: Sendable {
 
     init(store: WeightStore, prefix: String, config: TextConfig, packing: LinearPacking) throws {
         intermediate = config.intermediateSize
-        wi = try packing.apply(store.linear(prefix + ".Wi", out: 2 * intermediate, in: config.hiddenSize, bias: config.mlpBias))
-        wo = try packing.apply(store.linear(prefix + ".Wo", out: config.hiddenSize, in: intermediate, bias: config.mlpBias))
+        wi = try packing.apply(
+            store.linear(prefix + ".Wi", out: 2 * intermediate, in: config.hiddenSize, bias: config.mlpBias), name: prefix + ".Wi")
+        wo = try packing.apply(
+            store.linear(prefix + ".Wo", out: config.hiddenSize, in: intermediate, bias: config.mlpBias), name: prefix + ".Wo")
         activation = try GeluApproximationName.parse(config.hiddenActivation, field: "text_config.hidden_activation")
     }
 

@@ -14,7 +14,7 @@ struct SiglipAttention: Sendable {
         let q = try store.linear(prefix + ".q_proj", out: hidden, in: hidden, bias: true)
         let k = try store.linear(prefix + ".k_proj", out: hidden, in: hidden, bias: true)
         let v = try store.linear(prefix + ".v_proj", out: hidden, in: hidden, bias: true)
-        qkv = try ColModernVBertError.wrapping { try Linear.fused([q, k, v]) }
+        qkv = try ColModernVBertError.wrapping { try Linear.fused([q, k, v], sharedAs: prefix + ".qkv", in: store) }
         out = try store.linear(prefix + ".out_proj", out: hidden, in: hidden, bias: true)
         heads = config.numAttentionHeads
         headDim = config.headDim

@@ -23,7 +23,9 @@ struct TextEmbeddings: Sendable {
             }
             let base = try store.tensor(main, shape: [baseRows, hidden])
             let extra = try store.tensor(WeightNames.additionalEmbedding, shape: [extraRows, hidden])
-            table = try ColModernVBertError.wrapping { try Tensor.cat([base, extra], dim: 0) }
+            table = try store.derived(main + "+additional", shape: [baseRows + extraRows, hidden]) {
+                try Tensor.cat([base, extra], dim: 0)
+            }
         } else {
             table = try store.tensor(main, shape: [config.vocabSize, hidden])
         }

@@ -1,3 +1,4 @@
+import SafeTensors
 import Torch
 
 /// Hands out the model's tensors by canonical name (see `WeightNames`), checked against the shape
@@ -8,6 +9,8 @@ struct WeightStore {
     let layout: String
     let device: Device
     let dtype: DType
+    /// Where tensors derived at load are shared between processes (`derived(_:shape:_:)`).
+    var shared: SharedTensorFile?
     /// Canonical name → the source's name.
     private let rawNames: [String: String]
 

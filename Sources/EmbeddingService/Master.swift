@@ -33,6 +33,8 @@ public struct Master: Sendable {
             "model \(config.modelID) at revision \(config.modelRevision); cache \(hubConfiguration.cacheDirectory.path)\(hubConfiguration.offline ? " (offline)" : "")"
         )
         logger.info("device \(config.resolvedDevice), dtype \(config.resolvedDType.torchName), \(config.cpuThreads) CPU threads per worker")
+        logger.info("CPU budget: \(CPUBudget.current())")
+        for warning in config.cpuSplit.warnings { logger.warning("\(warning)") }
         logger.info(
             "\(config.workers) workers × \(config.requestsPerWorker) request slots on \(config.listen); run directory \(config.runDirectory.path)"
         )
@@ -44,6 +46,7 @@ public struct Master: Sendable {
         let signals = try SignalRelay.install()
         var workerEnvironment = environment
         workerEnvironment["COLPALI_RUN_DIR"] = config.runDirectory.path
+        workerEnvironment.merge(config.cpuSplit.passiveWaitEnvironment(given: environment)) { current, _ in current }
         let supervisor = try Supervisor(
             configuration: SupervisorConfiguration(
                 command: WorkerCommand(executable: executable, arguments: ["worker"], environment: workerEnvironment),

@@ -14,6 +14,8 @@ import Torch
 /// reaches the model as its `ImageInput`'s pixel memory wrapped in a tensor, not copied.
 public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
     public let info: EngineInfo
+    /// Where the packed text weights came from (shared file or private copies), for the log.
+    public let sharedWeights: String?
     private let model: ColModernVBertModel
     private let processor: Processor
     private let images: ImagePreprocessor
@@ -27,7 +29,10 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         if device == .cpu { Torch.setNumThreads(configuration.cpuThreads) }
         let model = try ColModernVBertModel.load(
             directory: directory,
-            options: ModelOptions(device: device, dtype: dtype, cpuLinearKernel: configuration.cpuLinearKernel))
+            options: ModelOptions(
+                device: device, dtype: dtype, cpuLinearKernel: configuration.cpuLinearKernel,
+                sharedWeightsDirectory: configuration.runDirectory.appendingPathComponent("weights", isDirectory: true)))
+        sharedWeights = model.sharedWeights
         let processor = try Processor(checkpointDirectory: directory)
         let imageConfig = try Idefics3ProcessorConfig.load(directory: directory)
         guard let imageProcessor = Idefics3ImageProcessor(config: imageConfig, backend: configuration.imageBackend, maxThreads: 1) else {

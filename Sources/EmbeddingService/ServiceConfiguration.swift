@@ -18,8 +18,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var modelID = "ModernVBERT/colmodernvbert-merged"
     public var modelRevision = "main"
     public var apiVersion = "0.0.2"
-    /// libtorch intra-op threads per worker on CPU.
-    public var cpuThreads = 4
+    /// libtorch intra-op threads per worker on CPU; by default fitted with `workers` to the CPUs
+    /// this process may use (`CPUSplit`, `CPUBudget`).
+    public var cpuThreads: Int
     public var device: DeviceChoice = .auto
     /// nil: float32 on CPU, bfloat16 on GPU (what the old service did).
     public var dtype: DType?
@@ -34,6 +35,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// `unix:<run directory>/colmodernvbert.sock`.
     public var listen: ListenAddress
     public var workers: Int
+    /// How `workers` × `cpuThreads` were fitted to the CPUs, and what was capped (logged by the master).
+    public var cpuSplit: CPUSplit
     /// Requests one worker accepts concurrently (accept threads).
     public var requestsPerWorker = 4
     /// Largest number of queries (or images) run in one forward pass.
@@ -49,7 +52,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public init(runDirectory: URL = URL(fileURLWithPath: ".run", isDirectory: true)) {
         self.runDirectory = runDirectory
         listen = Self.defaultListenAddress(runDirectory: runDirectory)
-        workers = 2
+        cpuSplit = CPUSplit.fit(cpus: CPUBudget.current().cpus, workers: nil, threads: nil)
+        workers = cpuSplit.workers
+        cpuThreads = cpuSplit.threadsPerWorker
     }
 
     /// File name of the default unix socket in the run directory; the one place it is
@@ -109,17 +114,23 @@ public struct ServiceConfiguration: Sendable, Equatable {
         return fallback
     }
 
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
-        -> ServiceConfiguration
-    {
+    /// `cpuBudget`: the CPUs to fit workers and threads to (tests pass a fixed one).
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment, cpuBudget: CPUBudget = .current()
+    ) throws -> ServiceConfiguration {
         let reader = EnvironmentReader(environment)
         var config = ServiceConfiguration(runDirectory: runDirectory(reader))
         config.modelID = reader.string("COLPALI_MODEL_ID") ?? config.modelID
         config.modelRevision = reader.string("COLPALI_MODEL_REVISION") ?? config.modelRevision
         config.apiVersion = reader.string("COLPALI_API_VERSION") ?? config.apiVersion
-        config.cpuThreads = try reader.int("CPU_THREADS", in: 1...1024) ?? config.cpuThreads
+        config.cpuSplit = CPUSplit.fit(
+            cpus: cpuBudget.cpus, workers: try reader.int("COLPALI_WORKERS", in: 1...256),
+            threads: try reader.int("CPU_THREADS", in: 1...1024),
+            allowOversubscribe: try reader.flag(CPUSplit.oversubscribeVariable) ?? false,
+            budgetDescription: cpuBudget.description)
+        config.cpuThreads = config.cpuSplit.threadsPerWorker
+        config.workers = config.cpuSplit.workers
         config.listen = try listenAddress(reader, runDirectory: config.runDirectory)
-        config.workers = try reader.int("COLPALI_WORKERS", in: 1...256) ?? config.workers
         config.requestsPerWorker = try reader.int("COLPALI_REQUESTS_PER_WORKER", in: 1...256) ?? config.requestsPerWorker
         config.maxBatchSize = try reader.int("COLPALI_MAX_BATCH", in: 1...1024) ?? config.maxBatchSize
         config.maxQueriesPerRequest = try reader.int("COLPALI_MAX_QUERIES", in: 1...100_000) ?? config.maxQueriesPerRequest

@@ -150,6 +150,7 @@ public struct Worker: Sendable {
             state.set(.ready(engine))
             logger.info(
                 "\(name): model ready in \(started.elapsedText) (\(engine.info.device), \(engine.info.dtype), dim \(engine.info.dim))")
+            if let shared = engine.sharedWeights { logger.info("\(name): packed text weights: \(shared)") }
             return true
         } catch {
             logger.critical("\(name): cannot load the model: \(error)")

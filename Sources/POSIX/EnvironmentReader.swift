@@ -39,6 +39,16 @@ public struct EnvironmentReader: Sendable {
     }
 
     /// "1048576", "512k", "64m", "1g" (nginx's spelling), or nil when unset.
+    /// "1"/"true"/"yes"/"on" or "0"/"false"/"no"/"off".
+    public func flag(_ name: String) throws(EnvironmentError) -> Bool? {
+        guard let text = string(name) else { return nil }
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw EnvironmentError(variable: name, value: text, expected: "1 or 0 (true or false)")
+        }
+    }
+
     public func byteSize(_ name: String) throws(EnvironmentError) -> Int? {
         guard let text = string(name)?.lowercased() else { return nil }
         let units: [Character: Int] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30]

@@ -1,6 +1,10 @@
 import Foundation
 import Torch
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// All weights of a model folder: `model.safetensors`, or
 /// `model.safetensors.index.json` plus the shards its `weight_map` names.
 public final class SafeTensorsCheckpoint: @unchecked Sendable {
@@ -39,6 +43,19 @@ public final class SafeTensorsCheckpoint: @unchecked Sendable {
             files = [Self.singleFileName: file]
             location = Dictionary(file.names.map { ($0, file) }, uniquingKeysWith: { first, _ in first })
         }
+    }
+
+    /// Names the checkpoint's content without reading it: for each shard, its resolved path (hub
+    /// snapshots link to blobs), size, modification time and inode. A re-download or an edited
+    /// file changes it; tensors derived from the checkpoint are keyed by it (`SharedTensorFile`).
+    public var identity: String {
+        files.keys.sorted().map { name in
+            let path = files[name]!.path
+            let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            var info = stat()
+            guard stat(resolved, &info) == 0 else { return "\(resolved) ?" }
+            return "\(resolved) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ino)"
+        }.joined(separator: "; ")
     }
 
     /// Every tensor name, sorted.

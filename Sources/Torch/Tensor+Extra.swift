@@ -24,6 +24,14 @@ extension Tensor {
     /// Whether this CPU can run the panel kernel.
     public static var panelLinearAvailable: Bool { ct_panel_linear_available() != 0 }
 
+    /// Changes whenever the packed layout does: files of packed weights record it (`SharedTensorFile`).
+    public static let panelLayoutVersion = 1
+
+    /// The shape `panelPackedLinearWeight` gives a weight [outFeatures, inFeatures].
+    public static func panelPackedShape(outFeatures: Int, inFeatures: Int) -> [Int] {
+        [(outFeatures + 15) / 16, inFeatures, 16]
+    }
+
     /// Packs a float32 CPU weight [out, in] into panels [⌈out/16⌉, in, 16], for `panelLinear`.
     public func panelPackedLinearWeight() throws -> Tensor {
         try Tensor.make(ct_panel_pack_linear_weight(handle))

@@ -8,11 +8,13 @@ import Torch
 
 @Suite struct ServiceConfigurationTests {
     @Test func defaultsMatchTheOldService() throws {
-        let config = try ServiceConfiguration.fromEnvironment([:])
+        let config = try ServiceConfiguration.fromEnvironment([:], cpuBudget: CPUBudget(allowed: 2))
         #expect(config.modelID == "ModernVBERT/colmodernvbert-merged")
         #expect(config.modelRevision == "main")
         #expect(config.apiVersion == "0.0.2")
-        #expect(config.cpuThreads == 4)
+        // Fitted to the CPUs (issue 14; the old service's 4 threads × 2 workers oversubscribed 2 cores).
+        #expect(config.cpuThreads == 2)
+        #expect(config.workers == 1)
         #expect(config.device == .auto)
         #expect(config.cpuLinearKernel == .panels)
         #expect(config.listen.description.hasPrefix("unix:"))
@@ -22,14 +24,15 @@ import Torch
     }
 
     @Test func readsEveryVariable() throws {
-        let config = try ServiceConfiguration.fromEnvironment([
-            "COLPALI_MODEL_ID": "/models/tiny", "COLPALI_MODEL_REVISION": "v2", "COLPALI_API_VERSION": "1.0",
-            "CPU_THREADS": "2", "COLPALI_DEVICE": "cpu", "COLPALI_DTYPE": "torch.bfloat16",
-            "COLPALI_LISTEN": "127.0.0.1:9000", "COLPALI_WORKERS": "3", "COLPALI_REQUESTS_PER_WORKER": "8",
-            "COLPALI_MAX_BATCH": "4", "COLPALI_MAX_QUERIES": "10", "COLPALI_MAX_IMAGES": "5",
-            "COLPALI_MAX_REQUEST_BYTES": "16m", "COLPALI_MAX_IMAGE_PIXELS": "1000", "COLPALI_RUN_DIR": "/tmp/x",
-            "ENABLE_CPU_MULTIPROCESSING": "true", "COLPALI_CPU_LINEAR_KERNEL": "LIBTORCH",
-        ])
+        let config = try ServiceConfiguration.fromEnvironment(
+            [
+                "COLPALI_MODEL_ID": "/models/tiny", "COLPALI_MODEL_REVISION": "v2", "COLPALI_API_VERSION": "1.0",
+                "CPU_THREADS": "2", "COLPALI_DEVICE": "cpu", "COLPALI_DTYPE": "torch.bfloat16",
+                "COLPALI_LISTEN": "127.0.0.1:9000", "COLPALI_WORKERS": "3", "COLPALI_REQUESTS_PER_WORKER": "8",
+                "COLPALI_MAX_BATCH": "4", "COLPALI_MAX_QUERIES": "10", "COLPALI_MAX_IMAGES": "5",
+                "COLPALI_MAX_REQUEST_BYTES": "16m", "COLPALI_MAX_IMAGE_PIXELS": "1000", "COLPALI_RUN_DIR": "/tmp/x",
+                "ENABLE_CPU_MULTIPROCESSING": "true", "COLPALI_CPU_LINEAR_KERNEL": "LIBTORCH",
+            ], cpuBudget: CPUBudget(allowed: 8))
         #expect(config.modelID == "/models/tiny")
         #expect(config.modelRevision == "v2")
         #expect(config.apiVersion == "1.0")
@@ -53,7 +56,7 @@ import Torch
         let cases: [(String, String)] = [
             ("CPU_THREADS", "zero"), ("CPU_THREADS", "0"), ("COLPALI_WORKERS", "-1"), ("COLPALI_DEVICE", "tpu"),
             ("COLPALI_DTYPE", "int8"), ("COLPALI_MAX_REQUEST_BYTES", "12q"), ("COLPALI_LISTEN", "nowhere"),
-            ("COLPALI_CPU_LINEAR_KERNEL", "fast"),
+            ("COLPALI_CPU_LINEAR_KERNEL", "fast"), ("COLPALI_ALLOW_OVERSUBSCRIBE", "sometimes"),
         ]
         for (name, value) in cases {
             #expect(throws: ConfigurationError.self, "\(name)=\(value)") {
@@ -68,7 +71,9 @@ import Torch
     }
 
     @Test func emptyValuesCountAsUnset() throws {
-        #expect(try ServiceConfiguration.fromEnvironment(["CPU_THREADS": "", "COLPALI_MODEL_ID": " "]).cpuThreads == 4)
+        let budget = CPUBudget(allowed: 4)
+        let defaults = try ServiceConfiguration.fromEnvironment([:], cpuBudget: budget)
+        #expect(try ServiceConfiguration.fromEnvironment(["CPU_THREADS": "", "COLPALI_MODEL_ID": " "], cpuBudget: budget) == defaults)
     }
 
     /// COLPALI_LISTEN is parsed here, once, with the POSIX grammar; the default lives in the
