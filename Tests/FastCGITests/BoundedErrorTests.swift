@@ -24,9 +24,9 @@ import Testing
         }
         #expect(message == "Expecting value")
         // Within the budget nothing changes.
-        #expect(try JSONParser(maxValues: 3).parse(Array("[1, [2]]".utf8)) == [1, [2]])
-        #expect(throws: JSONParseFailure.tooManyValues(count: 4, limit: 3)) {
-            try JSONParser(maxValues: 3).parse(Array("[1, [2, 3]]".utf8))
+        #expect(try JSONParser(maxValues: 4).parse(Array("[1, [2]]".utf8)) == [1, [2]])
+        #expect(throws: JSONParseFailure.tooManyValues(count: 5, limit: 4)) {
+            try JSONParser(maxValues: 4).parse(Array("[1, [2, 3]]".utf8))
         }
     }
 

@@ -71,9 +71,11 @@ public struct ImageDecoder: Sendable {
         let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let status = entryPoint(for: format)(data, bytes.count, maxPixels, &image, &failure)
         guard status == IC_OK, let pixels = image.pixels else {
-            ic_image_free(&image)
-            throw error(
+            // The error first: it reads the header size that freeing zeroes.
+            let reported = error(
                 for: status == IC_OK ? IC_ERROR_CORRUPT : status, format: format, image: image, failure: failure, maxPixels: maxPixels)
+            ic_image_free(&image)
+            throw reported
         }
         // The buffer changes hands: from here on only the PixelBuffer frees it.
         image.pixels = nil
