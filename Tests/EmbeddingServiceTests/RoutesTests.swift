@@ -342,5 +342,11 @@ private func multipart(_ path: String, _ parts: [(name: String, filename: String
         #expect(r.handle(hostile).status == 401)
         // Without keys nothing changes.
         #expect(router().handle(request("/info", nil)).status == 200)
+        // The API description says so: bearer keys, optional, never for /health.
+        let spec = try #require(try json(router().handle(request("/openapi.json", nil))) as? [String: Any])
+        let schemes = (spec["components"] as? [String: Any])?["securitySchemes"] as? [String: Any]
+        #expect((schemes?["bearerKey"] as? [String: Any])?["scheme"] as? String == "bearer")
+        let health = ((spec["paths"] as? [String: Any])?["/health"] as? [String: Any])?["get"] as? [String: Any]
+        #expect((health?["security"] as? [[String: Any]])?.first?.isEmpty == true)
     }
 }
