@@ -37,7 +37,7 @@ declare -A libraries=(
 stale() {
     local output="$1"
     shift
-    [ -x "$output" ] || return 0
+    [ -e "$output" ] || return 0
     local source
     for source in "$@"; do [ "$source" -nt "$output" ] && return 0; done
     return 1
@@ -55,13 +55,22 @@ build() {
                 "${sources[@]}" ${libraries[$target]} -lm -o "$binary"
             ;;
         json | multipart)
-            local name
-            name="$([ "$target" = json ] && echo FuzzJSON || echo FuzzMultipart)"
+            # FastCGI's JSON, HTTP and multipart sources, instrumented, as one static library
+            # (module FastCGIFuzz) shared by both harnesses; each harness is then a quick compile.
+            local library="$out/fastcgi/libFastCGIFuzz.a"
             local sources=("$root"/Sources/FastCGI/JSON/*.swift "$root"/Sources/FastCGI/HTTP/*.swift
-                "$root"/Sources/FastCGI/Multipart/*.swift "$root/Fuzz/swift/$name.swift")
-            stale "$binary" "${sources[@]}" || return 0
-            "$swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name FastCGIFuzz \
-                -I "$root/Sources/CFastCGI" -module-cache-path "$out/modules" "${sources[@]}" -o "$binary"
+                "$root"/Sources/FastCGI/Multipart/*.swift)
+            mkdir -p "$out/fastcgi"
+            if stale "$library" "${sources[@]}"; then
+                "$swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name FastCGIFuzz \
+                    -emit-module -emit-module-path "$out/fastcgi/FastCGIFuzz.swiftmodule" -emit-library -static \
+                    -o "$library" -I "$root/Sources/CFastCGI" -module-cache-path "$out/modules" "${sources[@]}"
+            fi
+            local harness
+            harness="$root/Fuzz/swift/$([ "$target" = json ] && echo FuzzJSON || echo FuzzMultipart).swift"
+            stale "$binary" "$harness" "$library" || return 0
+            "$swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -I "$out/fastcgi" -L "$out/fastcgi" -lFastCGIFuzz \
+                -I "$root/Sources/CFastCGI" -module-cache-path "$out/modules" "$harness" -o "$binary"
             ;;
         safetensors)
             local sources=("$root/Sources/SafeTensors/SafeTensorsHeader.swift" "$root/Sources/SafeTensors/TensorInfo.swift"

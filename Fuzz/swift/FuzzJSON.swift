@@ -1,9 +1,11 @@
 // libFuzzer harness: FastCGI's JSON parser, the FastAPI-shaped body reader and the 422
-// writer, compiled from the module's sources (scripts/fuzz.sh).
+// writer, linked against FastCGIFuzz (the module's sources as an instrumented library, scripts/fuzz.sh).
 //
 // Checks beyond "no crash": the value budget holds (a refused document says how many
 // values it had, above the limit); a parsed document written back parses to the same
 // text (NaN-safe: compared as written bytes); 422 answers stay small whatever the input.
+
+import FastCGIFuzz
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

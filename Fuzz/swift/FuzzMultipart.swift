@@ -5,6 +5,8 @@
 // Checks beyond "no crash": every part's data is a slice of the body, the part count
 // and header sizes respect the limits, and every refusal has a message.
 
+import FastCGIFuzz
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMultipart(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
