@@ -130,11 +130,13 @@ ic_status ic_decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels, 
         jpeg_destroy_decompress(&info);
         return ic_fail(error, IC_ERROR_UNSUPPORTED, "JPEG: cannot handle %d-component images", info.num_components);
     }
-    // libjpeg's own memory (the whole-image coefficient buffer of a progressive file,
-    // row buffers) is capped at twice the output image plus 16 MiB: beyond it a decode
-    // fails with JERR_NO_BACKING_STORE instead of growing (the size was checked above).
+    // libjpeg's own memory (the whole-image coefficient buffer of a progressive or
+    // multi-scan file: 2 bytes per sample, row buffers) is capped at twice the output image
+    // plus 64 MiB: beyond it a decode fails with JERR_NO_BACKING_STORE instead of growing.
+    // The slack covers block padding (up to 31 rows and columns of 4 components at the
+    // format's 65535-pixel sides: ~33 MB) and the small pools.
     uint64_t output_bytes = (uint64_t)out->width * out->height * (uint64_t)info.num_components;
-    uint64_t budget = 2 * output_bytes + (16u << 20);
+    uint64_t budget = 2 * output_bytes + (64u << 20);
     info.mem->max_memory_to_use = budget > (uint64_t)LONG_MAX ? LONG_MAX : (long)budget;
     jpeg_start_decompress(&info);
     if (info.output_width != out->width || info.output_height != out->height ||

@@ -6,6 +6,7 @@ import Testing
 /// The attacks of issue 12 against one worker through nginx, with the worker's memory read
 /// from /proc: each refusal's peak (VmHWM, reset before each attack) stays within 64 MB
 /// beyond its body, the answer stays small, and the worker's RSS returns near where it was.
+/// (Against the build before these bounds: +3 GB peaks, 388 MB answers, 5.5 GB kept.)
 @Suite(.timeLimit(.minutes(10)))
 struct AbuseMemoryTests {
     /// kB fields of /proc/PID/status.
@@ -65,8 +66,8 @@ struct AbuseMemoryTests {
         let baseline = Self.memory(pid)
         var lines = ["worker pid \(pid): baseline RSS \(baseline.rss / 1024) MB"]
         var afterFirstRound = baseline
-        // Twice: what the first round leaves in glibc's free lists (the model turns off
-        // mmap-backed allocation and trimming, see AllocatorTuning) is reused by the second.
+        // Twice: the model turns off mmap-backed allocation and trimming (AllocatorTuning),
+        // and each accept thread has its own glibc arena, so retention shows over rounds.
         for (round, attack) in (Self.attacks + Self.attacks).enumerated() {
             if round == Self.attacks.count { afterFirstRound = Self.memory(pid) }
             let file = service.directory.file("attack-\(UInt32.random(in: 0...UInt32.max))")
@@ -92,7 +93,9 @@ struct AbuseMemoryTests {
         lines.append(
             "RSS after one round \(afterFirstRound.rss / 1024) MB, after two \(end.rss / 1024) MB (baseline \(baseline.rss / 1024) MB)")
         print(lines.joined(separator: "\n"))
-        #expect(afterFirstRound.rss - baseline.rss < 64 * 1024, "the worker kept \((afterFirstRound.rss - baseline.rss) / 1024) MB")
-        #expect(end.rss - afterFirstRound.rss < 32 * 1024, "a second round grew the worker by \((end.rss - afterFirstRound.rss) / 1024) MB")
+        // Refused large requests trim the heap (HeapRelease): without it one round left
+        // +54 MB (the bodies in glibc's per-thread arenas), and more on later rounds.
+        #expect(afterFirstRound.rss - baseline.rss < 48 * 1024, "the worker kept \((afterFirstRound.rss - baseline.rss) / 1024) MB")
+        #expect(end.rss - baseline.rss < 48 * 1024, "after two rounds the worker kept \((end.rss - baseline.rss) / 1024) MB")
     }
 }
