@@ -18,18 +18,35 @@ struct HardeningTests {
         var http: HTTPClient { HTTPClient(baseURL: "http://127.0.0.1:\(httpPort)", directory: directory) }
         var https: HTTPClient { HTTPClient(baseURL: "https://127.0.0.1:\(httpsPort)", directory: directory) }
 
+        /// Starts nginx on fresh free ports. A port picked free can be taken by another suite
+        /// before nginx binds it (nginx then exits "Address already in use" while the other
+        /// listener answers the readiness probe), so this checks that nginx is still alive a
+        /// moment after it listens, and starts over with new ports (three tries).
         init(_ overrides: [String: String] = [:]) async throws {
             directory = try TestDirectory()
-            var environment = try ServiceInstance.baseEnvironment(directory: directory, workers: 1, https: true, http: true)
-            environment["COLPALI_LISTEN"] = "unix:\(directory.file("run/nobody-listens.sock"))"
-            for (key, value) in overrides { environment[key] = value }
-            httpPort = Int(environment["COLPALI_HTTP_PORT"]!)!
-            httpsPort = Int(environment["COLPALI_HTTPS_PORT"]!)!
-            process = try ChildProcess([Paths.nginxScript, "run"], environment: environment, logPath: directory.file("nginx.log"))
-            let (http, https, process) = (httpPort, httpsPort, process)
-            try await eventually(timeout: 20, "nginx to listen:\n\(process.log)") {
-                if process.hasExited { throw TimedOut(what: "nginx exited: \(process.log)") }
-                return connectsTCP(port: http) && connectsTCP(port: https)
+            var attempt = 0
+            while true {
+                attempt += 1
+                var environment = try ServiceInstance.baseEnvironment(directory: directory, workers: 1, https: true, http: true)
+                environment["COLPALI_LISTEN"] = "unix:\(directory.file("run/nobody-listens.sock"))"
+                for (key, value) in overrides { environment[key] = value }
+                let (http, https) = (Int(environment["COLPALI_HTTP_PORT"]!)!, Int(environment["COLPALI_HTTPS_PORT"]!)!)
+                let process = try ChildProcess(
+                    [Paths.nginxScript, "run"], environment: environment, logPath: directory.file("nginx-\(attempt).log"))
+                do {
+                    try await eventually(timeout: 20, "nginx to listen:\n\(process.log)") {
+                        if process.hasExited { throw TimedOut(what: "nginx exited: \(process.log)") }
+                        return connectsTCP(port: http) && connectsTCP(port: https)
+                    }
+                    try await Task.sleep(for: .milliseconds(300))
+                    if process.hasExited { throw TimedOut(what: "nginx exited after listening: \(process.log)") }
+                } catch {
+                    process.terminate()
+                    if attempt < 3 && process.log.contains("Address already in use") { continue }
+                    throw error
+                }
+                (self.process, httpPort, httpsPort) = (process, http, https)
+                return
             }
         }
 
