@@ -22,7 +22,7 @@
 #   COLPALI_CONN_LIMIT         32         concurrent connections per client, or "off"
 #   COLPALI_UPSTREAM_TIMEOUT   300        seconds a request may take in the pool
 #   COLPALI_NGINX_WORKERS      auto       nginx worker processes
-#   COLPALI_NGINX_USER         (root only) user[ group] for nginx workers when started as root
+#   COLPALI_NGINX_USER         nobody     (root only) user[ group] for nginx workers; never root
 #   COLPALI_PATH_PREFIX        unset      serve the API under this path (e.g. /colpali), for snippets
 #   COLPALI_NGINX_ACCESS_LOG   /dev/stdout   access log destination, or "off"
 #   COLPALI_NGINX_BIN          nginx      nginx binary (found on PATH or /usr/sbin)
@@ -75,17 +75,23 @@ upstream_address() {
     COLPALI_RUN_DIR="$run_dir" "$binary" config upstream || die "cannot work out the pool's address (COLPALI_LISTEN, see above)"
 }
 
-# When started as root, nginx workers drop to an unprivileged user; they must be able to
-# reach the pool's unix socket, so fall back to root where the path is not traversable.
+# When started as root, nginx workers drop to an unprivileged user, never root: they parse
+# every byte clients send. They must reach the pool's unix socket, so a run dir that other
+# users cannot traverse is refused (rather than falling back to root workers).
 nginx_user() {
     [ "$(id -u)" -eq 0 ] || return 0
-    if [ -n "${COLPALI_NGINX_USER:-}" ]; then printf '%s\n' "$COLPALI_NGINX_USER"; return; fi
+    if [ -n "${COLPALI_NGINX_USER:-}" ]; then
+        local name="${COLPALI_NGINX_USER%% *}"
+        if [ "$name" = root ] || [ "$(id -u "$name" 2>/dev/null || echo none)" = 0 ]; then
+            die "COLPALI_NGINX_USER=$COLPALI_NGINX_USER: nginx workers must not run as root; name an unprivileged user"
+        fi
+        printf '%s\n' "$COLPALI_NGINX_USER"
+        return
+    fi
     local dir="$run_dir"
     while [ "$dir" != / ]; do
         if [ -d "$dir" ] && [ $(( $(stat -c '%a' "$dir") & 1 )) -eq 0 ]; then
-            log "$dir is not traversable by other users; nginx workers run as root (set COLPALI_NGINX_USER to choose)"
-            printf 'root\n'
-            return
+            die "$dir is not traversable by other users, so unprivileged nginx workers could not reach the pool's socket; nginx workers never run as root: make it traversable (chmod o+x $dir), put COLPALI_RUN_DIR elsewhere, or set COLPALI_NGINX_USER to a user that can reach it"
         fi
         dir="$(dirname "$dir")"
     done
@@ -159,7 +165,7 @@ render_includes() { # DIR
     render "$templates/colmodernvbert-http.conf.template" "$dir/colmodernvbert-http.conf" \
         UPSTREAM="$upstream" IF_RATE=$rate_on RATE_LIMIT="$rate" IF_CONN=$conn_on
     render "$templates/colmodernvbert-locations.conf.template" "$dir/colmodernvbert-locations.conf" \
-        LOCATION="$location" IF_PREFIX=$if_prefix PATH_PREFIX="$path_prefix" REQUEST_URI="$request_uri" \
+        LOCATION="$location" IF_PREFIX=$if_prefix IF_WHOLE=$((1 - if_prefix)) PATH_PREFIX="$path_prefix" REQUEST_URI="$request_uri" \
         IF_RATE=$rate_on RATE_BURST="$burst_params" IF_CONN=$conn_on CONN_LIMIT="$conn" \
         MAX_BODY="$max_body" UPSTREAM_TIMEOUT="$timeout"
 }

@@ -5,6 +5,7 @@
 // that must not return: it longjmps back here, never into Swift.
 #include "codec_internal.h"
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,21 @@ static void on_output(j_common_ptr info) {
     (void)info;
 }
 
+// A progressive JPEG may hold any number of scans, and libjpeg redoes work for each:
+// a small file of thousands of tiny scans costs minutes of CPU (libjpeg-turbo's own
+// advisory recommends a limit; djpeg's -maxscans). Real files have about 10.
+#define IC_JPEG_MAX_SCANS 100
+
+static void on_progress(j_common_ptr info) {
+    j_decompress_ptr decompress = (j_decompress_ptr)info;
+    if (decompress->input_scan_number > IC_JPEG_MAX_SCANS) {
+        jpeg_error_context *context = (jpeg_error_context *)info->err;
+        context->status = IC_ERROR_CORRUPT;
+        snprintf(context->message, sizeof context->message, "more than %d progressive scans", IC_JPEG_MAX_SCANS);
+        longjmp(context->jump, 1);
+    }
+}
+
 ic_status ic_decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels, ic_image *out, ic_error *error) {
     if (size < 3 || data[0] != 0xFF || data[1] != 0xD8) {
         return ic_fail(error, IC_ERROR_CORRUPT, "not a JPEG file");
@@ -76,6 +92,7 @@ ic_status ic_decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels, 
 
     // Assigned after setjmp and read after longjmp, hence volatile.
     JSAMPROW *volatile rows = NULL;
+    struct jpeg_progress_mgr progress = {.progress_monitor = on_progress};
     if (setjmp(context.jump)) {
         free(rows);
         jpeg_destroy_decompress(&info);
@@ -84,6 +101,7 @@ ic_status ic_decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels, 
         return ic_fail(error, context.status, "JPEG: %s", context.message);
     }
     jpeg_create_decompress(&info);
+    info.progress = &progress;
     jpeg_mem_src(&info, data, (unsigned long)size);
     if (jpeg_read_header(&info, TRUE) != JPEG_HEADER_OK) {
         jpeg_destroy_decompress(&info);
@@ -112,6 +130,14 @@ ic_status ic_decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels, 
         jpeg_destroy_decompress(&info);
         return ic_fail(error, IC_ERROR_UNSUPPORTED, "JPEG: cannot handle %d-component images", info.num_components);
     }
+    // libjpeg's own memory (the whole-image coefficient buffer of a progressive or
+    // multi-scan file: 2 bytes per sample, row buffers) is capped at twice the output image
+    // plus 64 MiB: beyond it a decode fails with JERR_NO_BACKING_STORE instead of growing.
+    // The slack covers block padding (up to 31 rows and columns of 4 components at the
+    // format's 65535-pixel sides: ~33 MB) and the small pools.
+    uint64_t output_bytes = (uint64_t)out->width * out->height * (uint64_t)info.num_components;
+    uint64_t budget = 2 * output_bytes + (64u << 20);
+    info.mem->max_memory_to_use = budget > (uint64_t)LONG_MAX ? LONG_MAX : (long)budget;
     jpeg_start_decompress(&info);
     if (info.output_width != out->width || info.output_height != out->height ||
         (uint32_t)info.output_components != ic_mode_bytes(mode)) {

@@ -361,6 +361,18 @@ static bool read_tiles(TIFF *tiff, const tiff_plan *plan, ic_image *out, uint64_
     if (row_size <= 0 || tile_size <= 0 || (uint64_t)tile_size < (uint64_t)row_size * tile_height) {
         return false;
     }
+    // Bounded in bytes too: a tile (pixels x samples x bits) may not be larger than the
+    // image's own raw data plus 16 MiB, so few-pixel tiles of many wide samples cannot
+    // buy gigabytes. A tile padding a small image stays well inside the slack.
+    tmsize_t line = TIFFScanlineSize(tiff);
+    uint64_t image_bytes = line > 0 ? (uint64_t)line * out->height : 0;
+    if ((uint64_t)tile_size > image_bytes + (16u << 20)) {
+        tiff_source *source = (tiff_source *)TIFFClientdata(tiff);
+        snprintf(source->message, sizeof source->message, "a tile of %lld bytes for a %ux%u image is over the budget",
+                 (long long)tile_size, out->width, out->height);
+        source->failed = true;
+        return false;
+    }
     uint8_t *buffer = malloc((size_t)tile_size);
     if (buffer == NULL) {
         return false;

@@ -42,8 +42,9 @@ public enum OpenAPIDocument {
           "info": {
             "title": "ColModernVBert Embedding API",
             "version": "__VERSION__",
-            "description": "Multi-vector (ColBERT-style) embeddings of text queries and document-page images with ColModernVBert."
+            "description": "Multi-vector (ColBERT-style) embeddings of text queries and document-page images with ColModernVBert. When the service is configured with API keys (COLPALI_API_KEYS, COLPALI_API_KEYS_FILE), every path but /health needs `Authorization: Bearer <key>` and answers 401 without it."
           },
+          "security": [{}, {"bearerKey": []}],
           "paths": {
             "/": {
               "get": {
@@ -56,6 +57,7 @@ public enum OpenAPIDocument {
               "get": {
                 "summary": "Health",
                 "operationId": "health",
+                "security": [{}],
                 "responses": {
                   "200": {"description": "The model is loaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
                   "503": {"description": "The model is still downloading or loading", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Warming"}}}}
@@ -126,6 +128,9 @@ public enum OpenAPIDocument {
             }
           },
           "components": {
+            "securitySchemes": {
+              "bearerKey": {"type": "http", "scheme": "bearer", "description": "One of the configured API keys (only when keys are configured)."}
+            },
             "responses": {
               "BadRequest": {"description": "Bad input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "TooLarge": {"description": "Request too large", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},

@@ -8,31 +8,57 @@ public struct Routes: Sendable {
     public let apiVersion: String
     /// Folder holding swagger-ui-bundle.js and swagger-ui.css, if available.
     public let swaggerUIDirectory: URL?
+    /// When enabled, every route but `/health` needs `Authorization: Bearer <key>`.
+    public let apiKeys: APIKeys
 
-    public init(state: ServiceState, limits: RequestLimits, apiVersion: String, swaggerUIDirectory: URL?) {
+    public init(state: ServiceState, limits: RequestLimits, apiVersion: String, swaggerUIDirectory: URL?, apiKeys: APIKeys = APIKeys()) {
         self.state = state
         self.limits = limits
         self.apiVersion = apiVersion
         self.swaggerUIDirectory = swaggerUIDirectory
+        self.apiKeys = apiKeys
     }
 
     public func router(onUnexpectedError: (@Sendable (any Error, HTTPRequest) -> Void)? = nil) -> Router {
         var router = Router()
         router.onUnexpectedError = onUnexpectedError
-        router.get("/") { _ in root() }
+        // /health stays open: load balancers and compose health checks carry no key.
         router.get("/health") { _ in health() }
-        router.get("/info") { _ in try info() }
-        router.post("/patches") { try patches($0) }
-        router.post("/embed/queries") { try embedQueries($0) }
-        router.post("/embed/images") { try embedImages($0) }
-        router.post("/heatmap") { try heatmap($0) }
+        router.get("/", authenticated { _ in root() })
+        router.get("/info", authenticated { _ in try info() })
+        router.post("/patches", authenticated { try patches($0) })
+        router.post("/embed/queries", authenticated { try embedQueries($0) })
+        router.post("/embed/images", authenticated { try embedImages($0) })
+        router.post("/heatmap", authenticated { try heatmap($0) })
         let openAPI = Array(OpenAPIDocument.json(version: apiVersion).utf8)
-        router.get("/openapi.json") { _ in HTTPResponse(json: openAPI) }
-        router.get("/docs") { _ in HTTPResponse(text: OpenAPIDocument.docsPage, contentType: "text/html; charset=utf-8") }
+        router.get("/openapi.json", authenticated { _ in HTTPResponse(json: openAPI) })
+        router.get("/docs", authenticated { _ in HTTPResponse(text: OpenAPIDocument.docsPage, contentType: "text/html; charset=utf-8") })
         for asset in ["swagger-ui-bundle.js", "swagger-ui.css"] {
-            router.get("/docs/\(asset)") { _ in try swaggerAsset(asset) }
+            router.get("/docs/\(asset)", authenticated { _ in try swaggerAsset(asset) })
         }
         return router
+    }
+
+    /// `route`, answered only for a request carrying one of `apiKeys` (when any are set);
+    /// otherwise 401 before any of the request is looked at. A large request that is
+    /// refused gives its memory back (`HeapRelease`).
+    private func authenticated(_ route: @escaping Router.Route) -> Router.Route {
+        let keys = apiKeys
+        return { request in
+            if keys.isEnabled {
+                guard let header = request.headers["authorization"] else { throw APIKeys.unauthorized("Not authenticated") }
+                guard keys.accepts(authorization: header) else { throw APIKeys.unauthorized("Invalid API key") }
+            }
+            guard request.body.count >= HeapRelease.minimumBodyBytes else { return try route(request) }
+            do {
+                let response = try route(request)
+                if response.status >= 400 { HeapRelease.trim() }
+                return response
+            } catch {
+                HeapRelease.trim()
+                throw error
+            }
+        }
     }
 
     // MARK: - Service
@@ -60,16 +86,16 @@ public struct Routes: Sendable {
             json.value(engine.info.device)
             json.endObject()
             return HTTPResponse(writer: json)
-        case .downloading(let detail, let progress):
+        case .downloading(_, let progress):
             json.key("detail")
-            json.value(detail)
+            json.value(Self.publicDetail(readiness))
             if let progress {
                 json.key("progress")
                 json.value(progress)
             }
-        case .loading(let detail), .failed(let detail):
+        case .loading, .failed:
             json.key("detail")
-            json.value(detail)
+            json.value(Self.publicDetail(readiness))
         }
         json.endObject()
         var response = HTTPResponse(status: 503, writer: json)
@@ -79,12 +105,26 @@ public struct Routes: Sendable {
 
     /// The engine, or 503 with the reason the model is not ready.
     func engine() throws -> any EmbeddingEngine {
-        switch state.readiness {
+        let readiness = state.readiness
+        switch readiness {
         case .ready(let engine): return engine
-        case .downloading(let detail, _), .loading(let detail):
-            throw HTTPError(503, "Model is not ready yet: \(detail)", headers: retryAfter)
-        case .failed(let detail):
-            throw HTTPError(503, "Model failed to load: \(detail)")
+        case .downloading, .loading:
+            throw HTTPError(503, "Model is not ready yet: \(Self.publicDetail(readiness))", headers: retryAfter)
+        case .failed:
+            throw HTTPError(503, "Model failed to load: \(Self.publicDetail(readiness))")
+        }
+    }
+
+    /// What clients may see of a readiness: the phase and the progress only. The details
+    /// (cache paths, hub URLs, library errors) stay in the worker's and master's logs,
+    /// which record them where they arise (Worker.prepare, Master).
+    static func publicDetail(_ readiness: Readiness) -> String {
+        switch readiness {
+        case .ready: return "ready"
+        case .downloading(_, let progress?): return "downloading \(Int((min(max(progress, 0), 1) * 100 + 1e-9).rounded(.down)))%"
+        case .downloading: return "downloading"
+        case .loading: return "loading"
+        case .failed: return "model preparation failed (see the service log)"
         }
     }
 
@@ -134,10 +174,14 @@ public struct Routes: Sendable {
     // MARK: - /patches
 
     func patches(_ request: HTTPRequest) throws -> HTTPResponse {
-        let body = try JSONBody.object(of: request)
+        let body = try jsonObject(request)
         var reader = FieldReader()
         var sizes: [(width: Int, height: Int)?] = []
         if let list = reader.required(body, "dimensions", at: ["body"]).flatMap({ reader.list($0, at: ["body", "dimensions"]) }) {
+            // The count is checked before any item is validated (decided before the work).
+            guard list.count <= limits.maxDimensions else {
+                throw HTTPError(400, "Too many dimensions: \(list.count) (at most \(limits.maxDimensions) per request)")
+            }
             for (index, item) in list.enumerated() {
                 let location: [LocationElement] = ["body", "dimensions", .index(index)]
                 guard let object = reader.model(item, at: location) else {
@@ -181,16 +225,18 @@ public struct Routes: Sendable {
     // MARK: - /embed/queries
 
     func embedQueries(_ request: HTTPRequest) throws -> HTTPResponse {
-        let body = try JSONBody.object(of: request)
+        let body = try jsonObject(request)
         var reader = FieldReader()
-        let queries = reader.required(body, "queries", at: ["body"]).flatMap {
-            reader.stringOrStringList($0, at: ["body", "queries"])
+        let field = reader.required(body, "queries", at: ["body"])
+        // The count is checked before any item is validated (decided before the work).
+        if case .array(let items)? = field, items.count > limits.maxQueries {
+            throw tooManyQueries(items.count)
         }
+        let queries = field.flatMap { reader.stringOrStringList($0, at: ["body", "queries"]) }
         try reader.finish()
         guard let queries, !queries.isEmpty else { throw HTTPError(400, "No queries provided") }
-        guard queries.count <= limits.maxQueries else {
-            throw HTTPError(400, "Too many queries: \(queries.count) (at most \(limits.maxQueries) per request)")
-        }
+        guard queries.count <= limits.maxQueries else { throw tooManyQueries(queries.count) }
+        for (index, query) in queries.enumerated() { try checkQueryLength(query, index: index) }
         let vectors = try mapInputErrors { try engine().embedQueries(queries) }
         var json = JSONWriter(capacity: vectors.reduce(64) { $0 + $1.values.count * 12 })
         json.beginObject()
@@ -254,6 +300,7 @@ public struct Routes: Sendable {
         try requireImageType(image)
         let text = query.text
         guard !text.isEmpty else { throw HTTPError(400, "No query provided") }
+        try checkQueryLength(text, index: nil)
         let aggregate = HeatmapAggregate(parsing: form.last("aggregate")?.text)
 
         let engine = try engine()
@@ -291,6 +338,24 @@ public struct Routes: Sendable {
 
     // MARK: - Helpers
 
+    /// The body as a JSON object, parsed with the value budget of `limits`.
+    private func jsonObject(_ request: HTTPRequest) throws -> JSONObject {
+        try JSONBody.object(of: request, parser: JSONParser(maxValues: limits.maxJSONValues))
+    }
+
+    private func tooManyQueries(_ count: Int) -> HTTPError {
+        HTTPError(400, "Too many queries: \(count) (at most \(limits.maxQueries) per request)")
+    }
+
+    /// Bounds a query in bytes before it reaches the tokenizer (an 8 MB query cost 3.5 s
+    /// and ~490 MB of transient memory before being refused for its token count).
+    private func checkQueryLength(_ query: String, index: Int?) throws {
+        let bytes = query.utf8.count
+        guard bytes > limits.maxQueryBytes else { return }
+        let which = index.map { "Query \($0)" } ?? "Query"
+        throw HTTPError(400, "\(which) is \(bytes) bytes long (at most \(limits.maxQueryBytes) bytes per query)")
+    }
+
     private func parseForm(_ request: HTTPRequest) throws -> FormData {
         do {
             return try FormData.parse(request, limits: limits.multipart)
@@ -305,7 +370,7 @@ public struct Routes: Sendable {
 
     private func requireImageType(_ part: FormPart) throws {
         guard let type = part.contentType?.lowercased(), type.hasPrefix("image/") else {
-            throw HTTPError(400, "File \(part.filename ?? "") is not an image")
+            throw HTTPError(400, "File \(ErrorEcho.prefix(part.filename ?? "")) is not an image")
         }
     }
 
@@ -320,17 +385,59 @@ public struct Routes: Sendable {
 }
 
 /// Per-request bounds enforced by the worker (nginx enforces the body size first).
+/// Each is checked before the work it bounds: counts before items are validated, bytes
+/// before a query is tokenized, values while the JSON is parsed.
 public struct RequestLimits: Sendable {
+    public static let defaultMaxQueryBytes = 16 * 1024
+    public static let defaultMaxDimensions = 1024
+
     public var maxQueries: Int
     public var maxImages: Int
+    /// UTF-8 bytes per query (`COLPALI_MAX_QUERY_BYTES`). 16 KiB is ~4000 tokens of
+    /// English, far beyond any retrieval query, and well inside the text tower's 8192 positions.
+    public var maxQueryBytes: Int
+    /// Items of a `/patches` request.
+    public var maxDimensions: Int
+    /// JSON values (any depth) in a JSON body; past it the parser only counts.
+    public var maxJSONValues: Int
     public var multipart: MultipartLimits
 
-    public init(maxQueries: Int, maxImages: Int, maxBodyBytes: Int) {
+    public init(
+        maxQueries: Int, maxImages: Int, maxBodyBytes: Int, maxQueryBytes: Int = RequestLimits.defaultMaxQueryBytes,
+        maxDimensions: Int = RequestLimits.defaultMaxDimensions
+    ) {
         self.maxQueries = maxQueries
         self.maxImages = maxImages
+        self.maxQueryBytes = maxQueryBytes
+        self.maxDimensions = maxDimensions
+        // Three values per dimension item ({width, height}), one per query, plus slack for
+        // the envelope and for requests that are refused with a clear count by the route.
+        self.maxJSONValues = max(4 * maxDimensions, maxQueries) + 4096
         var multipart = MultipartLimits()
         multipart.maxBodyBytes = maxBodyBytes
         multipart.maxParts = max(maxImages + 8, multipart.maxParts)
         self.multipart = multipart
+    }
+}
+
+/// Hands freed heap memory back to the kernel after a large refused request.
+///
+/// The model keeps freed buffers in the heap on purpose (AllocatorTuning: no mmap-backed
+/// allocation, a 1 GB trim threshold), and glibc gives each accept thread its own arena, so
+/// what a refused request allocated stayed resident per arena: measured before the request
+/// bounds, two rounds of the issue's four attacks left a worker at 2.9 GB, then 5.5 GB (one
+/// arena, MALLOC_ARENA_MAX=1: 2.6 GB both times). Only refused requests trim, so the
+/// activation buffers that successful image requests leave for reuse stay.
+enum HeapRelease {
+    /// Bodies below this cost too little to be worth a trim (one walk of every arena).
+    static let minimumBodyBytes = 1 << 20
+
+    static func trim() {
+        #if canImport(Glibc)
+            // <malloc.h> is not part of Swift's Glibc module.
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+            typealias MallocTrim = @convention(c) (Int) -> Int32
+            _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+        #endif
     }
 }

@@ -48,6 +48,11 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var maxImagePixels = 89_478_485
     /// Pid file, sockets, state file, nginx prefix.
     public var runDirectory: URL
+    // Request authentication and query length (issue 12; APIKeys.swift, Routes.swift).
+    /// `COLPALI_API_KEYS` / `COLPALI_API_KEYS_FILE`; none: no authentication.
+    public var apiKeys = APIKeys()
+    /// `COLPALI_MAX_QUERY_BYTES`: UTF-8 bytes per query, checked before tokenization.
+    public var maxQueryBytes = RequestLimits.defaultMaxQueryBytes
 
     public init(runDirectory: URL = URL(fileURLWithPath: ".run", isDirectory: true)) {
         self.runDirectory = runDirectory
@@ -137,6 +142,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
         config.maxImagesPerRequest = try reader.int("COLPALI_MAX_IMAGES", in: 1...10_000) ?? config.maxImagesPerRequest
         config.maxRequestBytes = try reader.byteSize("COLPALI_MAX_REQUEST_BYTES") ?? config.maxRequestBytes
         config.maxImagePixels = try reader.int("COLPALI_MAX_IMAGE_PIXELS", in: 1...Int(Int32.max)) ?? config.maxImagePixels
+        // Request authentication and query length (issue 12).
+        config.apiKeys = try APIKeys.fromEnvironment(environment)
+        config.maxQueryBytes = try reader.byteSize("COLPALI_MAX_QUERY_BYTES") ?? config.maxQueryBytes
 
         if let text = reader.string("COLPALI_DEVICE"), text.lowercased() != "auto" {
             guard let device = Device(parsing: text) else {

@@ -50,9 +50,9 @@ public struct Worker: Sendable {
             state: state,
             limits: RequestLimits(
                 maxQueries: configuration.maxQueriesPerRequest, maxImages: configuration.maxImagesPerRequest,
-                maxBodyBytes: configuration.maxRequestBytes),
+                maxBodyBytes: configuration.maxRequestBytes, maxQueryBytes: configuration.maxQueryBytes),
             apiVersion: configuration.apiVersion,
-            swaggerUIDirectory: SwaggerUI.locate(environment: environment))
+            swaggerUIDirectory: SwaggerUI.locate(environment: environment), apiKeys: configuration.apiKeys)
         let router = routes.router { error, request in
             logger.error("\(request.method.rawValue) \(request.path) failed: \(error)")
         }

@@ -40,10 +40,14 @@ private struct FakeEngine: EmbeddingEngine {
     }
 }
 
-private func router(_ readiness: Readiness = .ready(FakeEngine()), maxQueries: Int = 4, maxImages: Int = 2) -> Router {
+private func router(
+    _ readiness: Readiness = .ready(FakeEngine()), maxQueries: Int = 4, maxImages: Int = 2, maxQueryBytes: Int = 1024,
+    apiKeys: APIKeys = APIKeys()
+) -> Router {
     Routes(
-        state: ServiceState(readiness), limits: RequestLimits(maxQueries: maxQueries, maxImages: maxImages, maxBodyBytes: 1 << 20),
-        apiVersion: "9.9", swaggerUIDirectory: nil
+        state: ServiceState(readiness),
+        limits: RequestLimits(maxQueries: maxQueries, maxImages: maxImages, maxBodyBytes: 1 << 20, maxQueryBytes: maxQueryBytes),
+        apiVersion: "9.9", swaggerUIDirectory: nil, apiKeys: apiKeys
     ).router()
 }
 
@@ -216,5 +220,134 @@ private func multipart(_ path: String, _ parts: [(name: String, filename: String
         #expect(!page.contains("cdn"))
         // No asset folder configured: 404 rather than a crash.
         #expect(r.handle(HTTPRequest(method: .get, path: "/docs/swagger-ui.css")).status == 404)
+    }
+
+    // MARK: - Bounded work (issue 12)
+
+    @Test func itemCountsAreCheckedBeforeItems() throws {
+        let r = router()
+        // 5 non-string items with a limit of 4: refused for the count, not with 5 type errors.
+        let queries = r.handle(post("/embed/queries", json: #"{"queries": [1, 2, 3, 4, 5]}"#))
+        #expect(queries.status == 400)
+        #expect(try json(queries) as? NSDictionary == ["detail": "Too many queries: 5 (at most 4 per request)"])
+        let items = Array(repeating: "{}", count: 1025).joined(separator: ",")
+        let dimensions = r.handle(post("/patches", json: #"{"dimensions": [\#(items)]}"#))
+        #expect(dimensions.status == 400)
+        #expect(try json(dimensions) as? NSDictionary == ["detail": "Too many dimensions: 1025 (at most 1024 per request)"])
+    }
+
+    @Test func hugeArraysAreRefusedWhileParsing() throws {
+        // The issue's attack: 2 M empty objects (6 MB) once cost 12 s, 3.3 GB and a 388 MB 422.
+        let items = Array(repeating: "{}", count: 2_000_000).joined(separator: ",")
+        let started = ContinuousClock.now
+        let response = router().handle(post("/patches", json: #"{"dimensions": [\#(items)]}"#))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(response.status == 400)
+        #expect(response.body.count < 200)
+        let detail = try #require((try json(response) as? [String: Any])?["detail"] as? String)
+        #expect(detail.hasPrefix("Request body holds 2000002 JSON values"), "\(detail)")
+        let ones = Array(repeating: "1", count: 1_000_000).joined(separator: ",")
+        let queries = router().handle(post("/embed/queries", json: #"{"queries": [\#(ones)]}"#))
+        #expect(queries.status == 400 && queries.body.count < 200)
+    }
+
+    @Test func manyBadItemsGiveACapped422() throws {
+        let items = Array(repeating: #"{"width": "w"}"#, count: 1000).joined(separator: ",")
+        let response = router().handle(post("/patches", json: #"{"dimensions": [\#(items)]}"#))
+        #expect(response.status == 422)
+        let detail = try #require((try json(response) as? [String: Any])?["detail"] as? [[String: Any]])
+        #expect(detail.count == 101)
+        #expect(detail.last?["type"] as? String == "too_many_errors")
+        #expect(detail.last?["msg"] as? String == "1900 more errors not listed (only the first 100 are)")
+    }
+
+    @Test func queryLengthIsBoundedInBytes() throws {
+        let r = router(maxQueryBytes: 1024)
+        #expect(r.handle(post("/embed/queries", json: #"{"queries": "\#(String(repeating: "a", count: 1024))"}"#)).status == 200)
+        // 512 two-byte characters: 1024 bytes, fine; one more is over.
+        #expect(r.handle(post("/embed/queries", json: #"{"queries": ["\#(String(repeating: "é", count: 512))"]}"#)).status == 200)
+        let long = r.handle(post("/embed/queries", json: #"{"queries": ["a", "\#(String(repeating: "é", count: 513))"]}"#))
+        #expect(long.status == 400)
+        #expect(try json(long) as? NSDictionary == ["detail": "Query 1 is 1026 bytes long (at most 1024 bytes per query)"])
+        let heat = r.handle(
+            multipart("/heatmap", [("query", nil, nil, String(repeating: "q", count: 2000)), ("image", "p.png", "image/png", "PNG")]))
+        #expect(heat.status == 400)
+        #expect(try json(heat) as? NSDictionary == ["detail": "Query is 2000 bytes long (at most 1024 bytes per query)"])
+    }
+
+    @Test func errorsEchoOnlyAPrefix() throws {
+        let r = router()
+        let text = r.handle(post("/embed/queries", json: String(repeating: "\u{01}", count: 1 << 20), contentType: "text/plain"))
+        #expect(text.status == 422)
+        #expect(text.body.count < 4096, "\(text.body.count) bytes")
+        let name = String(repeating: "n", count: 10_000) + ".txt"
+        let notImage = r.handle(multipart("/embed/images", [("files", name, "text/plain", "PNG")]))
+        #expect(notImage.status == 400)
+        #expect(try json(notImage) as? NSDictionary == ["detail": "File \(String(repeating: "n", count: 64))… is not an image"])
+    }
+
+    @Test func healthAndErrorsCarryNoInternalDetails() throws {
+        let secret = "download of https://hub.internal/x failed: /var/cache/hf/models--org--m/blobs/abc"
+        for readiness in [
+            Readiness.failed(detail: secret), .loading(detail: "loading from /var/cache/hf"),
+            .downloading(detail: secret, progress: 0.5), .downloading(detail: secret, progress: nil),
+        ] {
+            let r = router(readiness)
+            for request in [HTTPRequest(method: .get, path: "/health"), post("/embed/queries", json: #"{"queries": "x"}"#)] {
+                let response = r.handle(request)
+                #expect(response.status == 503)
+                let body = String(decoding: response.body, as: UTF8.self)
+                #expect(!body.contains("/var") && !body.contains("http"), "\(body)")
+            }
+        }
+        let failed = try #require(
+            try json(router(.failed(detail: secret)).handle(HTTPRequest(method: .get, path: "/health"))) as? [String: Any])
+        #expect(failed["status"] as? String == "failed")
+        #expect(failed["detail"] as? String == "model preparation failed (see the service log)")
+        let half = try #require(
+            try json(router(.downloading(detail: secret, progress: 0.29)).handle(HTTPRequest(method: .get, path: "/health")))
+                as? [String: Any])
+        #expect(half["detail"] as? String == "downloading 29%")
+    }
+
+    // MARK: - API keys (issue 12)
+
+    @Test func apiKeysGuardEveryRouteButHealth() throws {
+        let key = "k3y-0123456789abcdef"
+        let r = router(apiKeys: APIKeys([key, "another-key-0123456789"]))
+        func request(_ path: String, _ authorization: String?, method: HTTPMethod = .get) -> HTTPRequest {
+            var headers = HTTPHeaders()
+            if let authorization { headers.set("authorization", authorization) }
+            if method == .post { headers.set("content-type", "application/json") }
+            return HTTPRequest(
+                method: method, path: path, headers: headers, body: method == .post ? Array(#"{"queries": "abc"}"#.utf8) : [])
+        }
+        #expect(r.handle(request("/health", nil)).status == 200)
+        for path in ["/", "/info", "/openapi.json", "/docs"] {
+            let missing = r.handle(request(path, nil))
+            #expect(missing.status == 401, "\(path)")
+            #expect(missing.headers["www-authenticate"] == "Bearer")
+            #expect(try json(missing) as? NSDictionary == ["detail": "Not authenticated"])
+            #expect(r.handle(request(path, "Bearer \(key)")).status == 200, "\(path)")
+        }
+        for bad in ["Bearer wrong", "Basic \(key)", "Bearer", "Bearer \(key)x", "Bearer \(key.dropLast())", key] {
+            let answer = r.handle(request("/embed/queries", bad, method: .post))
+            #expect(answer.status == 401, "\(bad)")
+            #expect(try json(answer) as? NSDictionary == ["detail": "Invalid API key"])
+        }
+        #expect(r.handle(request("/embed/queries", "Bearer \(key)", method: .post)).status == 200)
+        #expect(r.handle(request("/embed/queries", "bearer  another-key-0123456789 ", method: .post)).status == 200)
+        // A request refused for its key is refused before its body is read.
+        var hostile = request("/patches", nil, method: .post)
+        hostile.body = Array("{".utf8)
+        #expect(r.handle(hostile).status == 401)
+        // Without keys nothing changes.
+        #expect(router().handle(request("/info", nil)).status == 200)
+        // The API description says so: bearer keys, optional, never for /health.
+        let spec = try #require(try json(router().handle(request("/openapi.json", nil))) as? [String: Any])
+        let schemes = (spec["components"] as? [String: Any])?["securitySchemes"] as? [String: Any]
+        #expect((schemes?["bearerKey"] as? [String: Any])?["scheme"] as? String == "bearer")
+        let health = ((spec["paths"] as? [String: Any])?["/health"] as? [String: Any])?["get"] as? [String: Any]
+        #expect((health?["security"] as? [[String: Any]])?.first?.isEmpty == true)
     }
 }

@@ -7,7 +7,9 @@
 ///    with `model_attributes_type` at `["body"]`, the text as input;
 /// 3. malformed JSON → 422 `json_invalid` at `["body", <char position>]`; bytes that are not
 ///    UTF-8, or nesting too deep → 400 "There was an error parsing the body";
-/// 4. valid JSON that is not an object → 422 `model_attributes_type` with the value as input.
+/// 4. valid JSON that is not an object → 422 `model_attributes_type` with the value as input;
+/// 5. more values than the parser's `maxValues` → 400 naming the count and the limit
+///    (decided while parsing, before anything is validated item by item).
 public enum JSONBody {
     /// The body as a JSON object, or throws `ValidationError` (422) / `HTTPError` (400).
     public static func object(of request: HTTPRequest, parser: JSONParser = JSONParser()) throws -> JSONObject {
@@ -22,7 +24,8 @@ public enum JSONBody {
             throw ValidationError([.missing(["body"], input: nil)])
         }
         guard isJSON(request.contentType) else {
-            throw notAnObject(.string(String(decoding: request.body, as: UTF8.self)))
+            // The text is only echoed (abbreviated), so only a prefix is decoded.
+            throw notAnObject(.string(String(decoding: request.body.prefix(4 * JSONValue.echoBudget + 8), as: UTF8.self)))
         }
         do {
             return try parser.parse(request.body)
@@ -32,6 +35,8 @@ public enum JSONBody {
                 throw ValidationError([.jsonInvalid(position: position, error: message)])
             case .unreadable:
                 throw HTTPError.bodyParseError
+            case .tooManyValues(let count, let limit):
+                throw HTTPError(400, "Request body holds \(count) JSON values (at most \(limit) per request)")
             }
         }
     }

@@ -8,6 +8,10 @@ public enum JSONParseFailure: Error, Equatable, Sendable {
     /// with 400 "There was an error parsing the body" (a `UnicodeDecodeError` or a
     /// `RecursionError` is not a `JSONDecodeError`).
     case unreadable(reason: String)
+    /// The document holds more values (scalars and containers, at any depth) than the
+    /// parser's `maxValues`. `count` is the document's full count: the rest was scanned
+    /// (syntax still checked) but not stored, so refusing costs no more memory than the limit.
+    case tooManyValues(count: Int, limit: Int)
 }
 
 /// A JSON parser that accepts exactly what Python's `json.loads` accepts (including
@@ -17,9 +21,14 @@ public struct JSONParser: Sendable {
     /// Containers nested deeper than this are refused (Python stops near 1000 with a
     /// `RecursionError`); keeps recursion bounded on any thread stack.
     public var maxDepth: Int
+    /// Values (at any depth) stored before the parser stops building the tree and only
+    /// counts. A parsed value costs ~24 bytes plus its payload, so a 64 MB body of `[0,0,…]`
+    /// (32 M values) would otherwise cost ~1 GB before any route could look at a count.
+    public var maxValues: Int
 
-    public init(maxDepth: Int = 500) {
+    public init(maxDepth: Int = 500, maxValues: Int = .max) {
         self.maxDepth = maxDepth
+        self.maxValues = max(1, maxValues)
     }
 
     public func parse(_ bytes: some Collection<UInt8>) throws(JSONParseFailure) -> JSONValue {
@@ -35,9 +44,10 @@ public struct JSONParser: Sendable {
                 result = .failure(.unreadable(reason: "body is not valid UTF-8"))
                 return
             }
-            var scanner = JSONScanner(input: input, maxDepth: maxDepth)
+            var scanner = JSONScanner(input: input, maxDepth: maxDepth, maxValues: maxValues)
             do throws(JSONScanner.Failure) {
-                result = .success(try scanner.document())
+                let value = try scanner.document()
+                result = scanner.values > maxValues ? .failure(.tooManyValues(count: scanner.values, limit: maxValues)) : .success(value)
             } catch {
                 switch error {
                 case .syntax(let message, let byteOffset):
@@ -111,11 +121,16 @@ struct JSONScanner {
 
     let input: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
+    let maxValues: Int
     var depth = 0
+    /// Values seen so far; past `maxValues` nothing more is stored (`storing` is false).
+    private(set) var values = 0
+    private var storing: Bool { values <= maxValues }
 
-    init(input: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(input: UnsafeBufferPointer<UInt8>, maxDepth: Int, maxValues: Int = .max) {
         self.input = input
         self.maxDepth = maxDepth
+        self.maxValues = maxValues
     }
 
     mutating func document() throws(Failure) -> JSONValue {
@@ -149,9 +164,10 @@ struct JSONScanner {
 
     private mutating func value(at index: Int) throws(Failure) -> (JSONValue, Int) {
         guard index < input.count else { throw .syntax("Expecting value", index) }
+        values += 1
         switch input[index] {
         case UInt8(ascii: "\""):
-            let (text, end) = try string(quoteAt: index)
+            let (text, end) = try string(quoteAt: index, keep: storing)
             return (.string(text), end)
         case UInt8(ascii: "{"):
             return try object(braceAt: index)
@@ -231,14 +247,14 @@ struct JSONScanner {
             guard index < input.count, input[index] == UInt8(ascii: "\"") else {
                 throw .syntax("Expecting property name enclosed in double quotes", index)
             }
-            let (key, afterKey) = try string(quoteAt: index)
+            let (key, afterKey) = try string(quoteAt: index, keep: storing)
             index = skipWhitespace(afterKey)
             guard index < input.count, input[index] == UInt8(ascii: ":") else {
                 throw .syntax("Expecting ':' delimiter", index)
             }
             index = skipWhitespace(index + 1)
             let (member, afterValue) = try value(at: index)
-            members.append((key: key, value: member))
+            if storing { members.append((key: key, value: member)) }
             index = skipWhitespace(afterValue)
             if index < input.count && input[index] == UInt8(ascii: "}") {
                 return (.object(JSONObject(members)), index + 1)
@@ -260,7 +276,7 @@ struct JSONScanner {
         }
         while true {
             let (item, afterValue) = try value(at: index)
-            items.append(item)
+            if storing { items.append(item) }
             index = skipWhitespace(afterValue)
             if index < input.count && input[index] == UInt8(ascii: "]") {
                 return (.array(items), index + 1)
@@ -292,7 +308,8 @@ struct JSONScanner {
     }
 
     /// A string whose opening quote is at `quote`; returns the index after the closing quote.
-    private func string(quoteAt quote: Int) throws(Failure) -> (String, Int) {
+    /// With `keep` false the text is checked but not built (an empty string is returned).
+    private func string(quoteAt quote: Int, keep: Bool = true) throws(Failure) -> (String, Int) {
         var index = quote + 1
         var runStart = index
         var decoded: [UInt8] = []
@@ -301,6 +318,7 @@ struct JSONScanner {
             guard index < input.count else { throw .syntax("Unterminated string starting at", quote) }
             let byte = input[index]
             if byte == UInt8(ascii: "\"") {
+                if !keep { return ("", index + 1) }
                 if !escaped {
                     return (String(decoding: UnsafeBufferPointer(rebasing: input[runStart..<index]), as: UTF8.self), index + 1)
                 }

@@ -49,7 +49,9 @@ public struct ValidationIssue: Sendable, Equatable {
             (key: "type", value: .string(type)),
             (key: "loc", value: .array(location.map(\.json))),
             (key: "msg", value: .string(message)),
-            (key: "input", value: input ?? .null),
+            // Only a bounded prefix of the input is echoed: a 30 MB text body would
+            // otherwise come back escaped to 180 MB (every control byte as \u00XX).
+            (key: "input", value: input?.abbreviated() ?? .null),
         ]
         if let context { members.append((key: "ctx", value: .object(context))) }
         return .object(JSONObject(members))
@@ -57,18 +59,36 @@ public struct ValidationIssue: Sendable, Equatable {
 }
 
 /// A request that failed validation: answered 422 `{"detail": [issue, …]}`.
+///
+/// At most `maxListed` issues are kept; the rest are only counted (`omitted`) and
+/// summarised by one last entry of type `too_many_errors`, so the answer to a body with
+/// millions of bad items stays small (FastAPI lists them all: 388 MB for 2 M items).
 public struct ValidationError: Error, Sendable, Equatable {
-    public var issues: [ValidationIssue]
+    public static let maxListed = 100
 
-    public init(_ issues: [ValidationIssue]) {
-        self.issues = issues
+    public var issues: [ValidationIssue]
+    /// Issues found beyond the first `maxListed`, not kept.
+    public var omitted: Int
+
+    public init(_ issues: [ValidationIssue], omitted: Int = 0) {
+        self.issues = Array(issues.prefix(Self.maxListed))
+        self.omitted = omitted + max(0, issues.count - Self.maxListed)
+    }
+
+    /// The entry that stands for the omitted issues.
+    var omittedSummary: ValidationIssue {
+        ValidationIssue(
+            type: "too_many_errors", location: ["body"],
+            message: "\(omitted) more errors not listed (only the first \(Self.maxListed) are)", input: nil)
     }
 
     public var response: HTTPResponse {
+        var entries = issues.map(\.json)
+        if omitted > 0 { entries.append(omittedSummary.json) }
         var writer = JSONWriter()
         writer.beginObject()
         writer.key("detail")
-        writer.value(JSONValue.array(issues.map(\.json)))
+        writer.value(JSONValue.array(entries))
         writer.endObject()
         return HTTPResponse(status: 422, json: writer.bytes)
     }
@@ -80,17 +100,27 @@ public struct ValidationError: Error, Sendable, Equatable {
 ///
 /// Each accessor returns `nil` after recording an issue; call `finish()` at the end.
 public struct FieldReader: Sendable {
+    /// The first `ValidationError.maxListed` issues.
     public private(set) var issues: [ValidationIssue] = []
+    /// Issues recorded after the first `ValidationError.maxListed` (counted, not kept).
+    public private(set) var omitted = 0
 
     public init() {}
 
     public mutating func record(_ issue: ValidationIssue) {
-        issues.append(issue)
+        if issues.count < ValidationError.maxListed {
+            issues.append(issue)
+        } else {
+            omitted += 1
+        }
     }
+
+    /// Whether anything was recorded.
+    public var hasIssues: Bool { !issues.isEmpty }
 
     /// Throws the collected issues, if any.
     public func finish() throws(ValidationError) {
-        if !issues.isEmpty { throw ValidationError(issues) }
+        if !issues.isEmpty { throw ValidationError(issues, omitted: omitted) }
     }
 
     /// A required member; records `missing` (input: the whole object) when absent.
@@ -183,7 +213,8 @@ public struct FieldReader: Sendable {
         }
         if branch.issues.isEmpty { return strings }
         record(ValidationIssue(type: "string_type", location: location + ["str"], message: "Input should be a valid string", input: value))
-        issues.append(contentsOf: branch.issues)
+        for issue in branch.issues { record(issue) }
+        omitted += branch.omitted
         return nil
     }
 

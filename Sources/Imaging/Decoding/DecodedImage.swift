@@ -50,8 +50,9 @@ public struct DecodedImage: Sendable, Equatable {
     public let width: Int
     public let height: Int
     public let mode: Mode
-    /// Row-major, `mode.bytesPerPixel` bytes per pixel, no row padding.
-    public let samples: [UInt8]
+    /// Row-major, `mode.bytesPerPixel` bytes per pixel, no row padding: the decoder's own
+    /// buffer, not a copy.
+    public let samples: PixelBuffer
     /// 256 RGB triplets (768 bytes) for `.p` and `.pa`; entries the file does not
     /// define are black, as in Pillow. Empty for other modes.
     public let palette: [UInt8]
@@ -60,6 +61,16 @@ public struct DecodedImage: Sendable, Equatable {
     /// Internal: only the decoder makes these, and it guarantees the invariants.
     init(
         format: ImageFormat, width: Int, height: Int, mode: Mode, samples: [UInt8], palette: [UInt8] = [],
+        transparency: Transparency? = nil
+    ) {
+        self.init(
+            format: format, width: width, height: height, mode: mode, pixels: PixelBuffer(copying: samples), palette: palette,
+            transparency: transparency)
+    }
+
+    /// Internal: wraps a decoder's buffer without copying it.
+    init(
+        format: ImageFormat, width: Int, height: Int, mode: Mode, pixels samples: PixelBuffer, palette: [UInt8] = [],
         transparency: Transparency? = nil
     ) {
         precondition(width > 0 && height > 0, "DecodedImage needs a positive size")

@@ -70,11 +70,18 @@ public struct ImageDecoder: Sendable {
         var failure = ic_error()
         let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let status = entryPoint(for: format)(data, bytes.count, maxPixels, &image, &failure)
-        defer { ic_image_free(&image) }
-        guard status == IC_OK else {
-            throw error(for: status, format: format, image: image, failure: failure, maxPixels: maxPixels)
+        guard status == IC_OK, let pixels = image.pixels else {
+            // The error first: it reads the header size that freeing zeroes.
+            let reported = error(
+                for: status == IC_OK ? IC_ERROR_CORRUPT : status, format: format, image: image, failure: failure, maxPixels: maxPixels)
+            ic_image_free(&image)
+            throw reported
         }
-        return wrap(image, format: format)
+        // The buffer changes hands: from here on only the PixelBuffer frees it.
+        image.pixels = nil
+        let mode = Self.mode(image.mode)
+        let buffer = PixelBuffer(taking: pixels, count: Int(image.width) * Int(image.height) * mode.bytesPerPixel)
+        return wrap(image, pixels: buffer, format: format)
     }
 
     private static func error(
@@ -98,22 +105,15 @@ public struct ImageDecoder: Sendable {
         }
     }
 
-    private static func wrap(_ image: ic_image, format: ImageFormat) -> DecodedImage {
+    private static func wrap(_ image: ic_image, pixels: PixelBuffer, format: ImageFormat) -> DecodedImage {
         let mode = Self.mode(image.mode)
-        let byteCount = Int(image.width) * Int(image.height) * mode.bytesPerPixel
-        let samples = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
-            if let source = image.pixels, let target = buffer.baseAddress {
-                target.update(from: source, count: byteCount)
-            }
-            initialized = byteCount
-        }
         var palette: [UInt8] = []
         if mode == .p || mode == .pa {
             var table = image.palette
             palette = withUnsafeBytes(of: &table) { Array($0) }
         }
         return DecodedImage(
-            format: format, width: Int(image.width), height: Int(image.height), mode: mode, samples: samples,
+            format: format, width: Int(image.width), height: Int(image.height), mode: mode, pixels: pixels,
             palette: palette, transparency: transparency(image))
     }
 
