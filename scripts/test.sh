@@ -10,6 +10,8 @@ export COLPALI_TEST_PYTHON="$root/.deps/venv/bin/python"
 swift format lint --strict --recursive --parallel Package.swift Sources Tests Benchmarks
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)'
 test "${PIPESTATUS[0]}" -eq 0
+# A few seconds of each libFuzzer harness on its seed corpus (scripts/fuzz.sh; exits 1 on a crash).
+scripts/fuzz.sh "${COLPALI_FUZZ_SECONDS:-5}"
 # A short soak: mixed traffic with random worker kills and rolls (scripts/soak.py; bounded).
 python3 scripts/soak.py --seconds "${COLPALI_SOAK_SECONDS:-30}" --clients 3 --kill-every 8 --roll-every 13
 # Bounded: a test that dies could leave children holding the output pipe open.
