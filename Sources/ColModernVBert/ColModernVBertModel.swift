@@ -11,7 +11,10 @@ public final class ColModernVBertModel: Sendable {
     public let config: ModelConfig
     public let options: ModelOptions
     public let device: Device
+    /// The text tower's dtype: what queries run in.
     public let dtype: DType
+    /// Each tower's dtype and why it was chosen (resolved once, at load).
+    public let precision: TowerPrecision
     /// Size of each token vector (the projection's output, 128 for the published model).
     public let dim: Int
 
@@ -40,14 +43,19 @@ public final class ColModernVBertModel: Sendable {
         self.config = config
         self.options = options
         device = options.resolvedDevice
-        dtype = options.resolvedDType
-        guard dtype.isFloatingPoint else {
-            throw ColModernVBertError.invalidInput("compute dtype must be floating point, got \(dtype)")
+        precision = options.resolvedPrecision
+        dtype = precision.dtypes.text
+        for (part, partDType) in [("text", dtype), ("vision", precision.dtypes.vision)] where !partDType.isFloatingPoint {
+            throw ColModernVBertError.invalidInput("compute dtype of the \(part) tower must be floating point, got \(partDType)")
         }
         if options.keepActivationMemory && device == .cpu {
             AllocatorTuning.keepLargeBuffers()
         }
         let store = try WeightStore(source: weights, device: device, dtype: dtype)
+        // The vision weights are converted to their dtype here, once; the mapped float32 pages
+        // are only read while converting.
+        let visionStore =
+            precision.dtypes.vision == dtype ? store : try WeightStore(source: weights, device: device, dtype: precision.dtypes.vision)
         let packing: LinearPacking
         switch options.cpuLinearKernel {
         case _ where device != .cpu || dtype != .float32: packing = .none
@@ -56,8 +64,8 @@ public final class ColModernVBertModel: Sendable {
         case .oneDNN: packing = .oneDNN(batchHint: 64)
         }
         text = try ModernBertModel(store: store, config: config.text, packing: packing)
-        vision = try SiglipVisionModel(store: store, config: config.vision)
-        connector = try Connector(store: store, config: config)
+        vision = try SiglipVisionModel(store: visionStore, config: config.vision)
+        connector = try Connector(store: visionStore, config: config)
         head = try EmbeddingHead(store: store, hidden: config.text.hiddenSize, expectedDim: config.embeddingDim)
         dim = head.dim
     }
@@ -88,9 +96,10 @@ public final class ColModernVBertModel: Sendable {
         return try run(batch, imageFeatures: features)
     }
 
-    /// Image features of real tiles [N, C, S, S] → [N · imageSeqLen, textHidden], in tile order.
+    /// Image features of real tiles [N, C, S, S] → [N · imageSeqLen, textHidden], in tile order,
+    /// computed in the vision dtype and returned in the text tower's.
     func imageFeatures(_ tiles: Tensor) throws -> Tensor {
-        let placed = try tiles.to(device, dtype)
+        let placed = try tiles.to(device, precision.dtypes.vision)
         let count = placed.size(0)
         let step = options.visionTileBatch > 0 ? options.visionTileBatch : count
         var parts: [Tensor] = []
@@ -102,7 +111,8 @@ public final class ColModernVBertModel: Sendable {
             start += length
         }
         let features = parts.count == 1 ? parts[0] : try Tensor.cat(parts, dim: 0)
-        return try features.reshape([-1, config.text.hiddenSize])
+        let textFeatures = features.dtype == dtype ? features : try features.to(device, dtype)
+        return try textFeatures.reshape([-1, config.text.hiddenSize])
     }
 
     /// Text tower and head over a validated batch, with image features for its `<image>` tokens.
