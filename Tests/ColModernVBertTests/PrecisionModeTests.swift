@@ -122,16 +122,16 @@ enum InventedCPU {
     }
 
     @Test(arguments: FidelityTests.imageCases)
-    func mixedImagesStayWithinTheDefaultModeBound(_ name: String) throws {
-        let similarity = try imageCosines(Self.mixed.get(), name)
-        #expect(similarity.min >= 0.9999, "\(name): per-token cosine min \(similarity.min)")
-        #expect(similarity.mean >= 0.99999, "\(name): per-token cosine mean \(similarity.mean)")
+    func mixedImagesMatchTheReferenceMixedMode(_ name: String) throws {
+        // Measured: 1 - 2e-11 at worst (the same bfloat16 kernels round the same way).
+        try checkAgainstReferenceMode(Self.mixed.get(), name, mode: "mixed", sameMode: 0.999_999_9, sameModeMean: 0.999_999_99)
     }
 
     @Test(arguments: FidelityTests.imageCases)
-    func bfloat16ImagesStayWithinTheirBound(_ name: String) throws {
-        let similarity = try imageCosines(Self.bfloat16.get(), name)
-        #expect(similarity.min >= 0.999, "\(name): per-token cosine min \(similarity.min)")
+    func bfloat16ImagesMatchTheReferenceBFloat16Mode(_ name: String) throws {
+        // Measured: min 0.9915, mean 0.99956: the text tower's bfloat16 roundings fall elsewhere
+        // than the reference's (fused qkv, residual order), and this model amplifies each.
+        try checkAgainstReferenceMode(Self.bfloat16.get(), name, mode: "bfloat16", sameMode: 0.99, sameModeMean: 0.9995)
     }
 
     @Test(arguments: FidelityTests.imageCases)
@@ -162,17 +162,49 @@ enum InventedCPU {
         return (output, fixture)
     }
 
-    /// Per-token cosine between a model's image embeddings and the float32 reference, over all items.
-    func imageCosines(_ model: ColModernVBertModel, _ name: String) throws -> (min: Double, mean: Double) {
+    /// Per-token cosine between a model's image embeddings and a reference run (the float32 one by
+    /// default, else precision.safetensors' `<case>.<mode>`), over all items' own tokens.
+    func imageCosines(_ model: ColModernVBertModel, _ name: String, referenceMode: String? = nil) throws -> (min: Double, mean: Double) {
         let (output, fixture) = try embedImageCase(model, name)
+        let references = try referenceMode.map { mode in
+            try FixtureCase(
+                inputIds: fixture.inputIds, attentionMask: fixture.attentionMask,
+                embeddings: Fixtures.file("precision.safetensors").tensor("\(name).\(mode)"))
+        }
         var cosines: [Double] = []
         for (index, embedding) in output.enumerated() {
-            let reference = try fixture.item(index).reference
+            let reference = try (references ?? fixture).item(index).reference
             try #require(embedding.tokenCount == reference.count)
             cosines += zip(embedding.rows, reference).map { cosine($0, $1) }
         }
         try #require(!cosines.isEmpty)
         return (cosines.min() ?? 0, cosines.reduce(0, +) / Double(cosines.count))
+    }
+
+    /// A reduced-precision mode against the reference run of the same mode (tight: the same
+    /// roundings), and against the float32 reference no worse than the reference mode itself is.
+    /// The tiny model is far more sensitive to bfloat16 than the published one (see
+    /// make_precision_fixtures.py), so the absolute bounds are measured on the full-size
+    /// checkpoint by scripts/bench/precision_fidelity.py instead.
+    func checkAgainstReferenceMode(
+        _ model: ColModernVBertModel, _ name: String, mode: String, sameMode: Double, sameModeMean: Double
+    ) throws {
+        let same = try imageCosines(model, name, referenceMode: mode)
+        #expect(same.min >= sameMode, "\(name): per-token cosine min \(same.min) against the reference's \(mode) mode")
+        #expect(same.mean >= sameModeMean, "\(name): per-token cosine mean \(same.mean) against the reference's \(mode) mode")
+        let ours = try imageCosines(model, name)
+        let references = try FixtureCase(file: Fixtures.file("images.safetensors"), name: name)
+        let theirs = try FixtureCase(
+            inputIds: references.inputIds, attentionMask: references.attentionMask,
+            embeddings: Fixtures.file("precision.safetensors").tensor("\(name).\(mode)"))
+        var referenceCosines: [Double] = []
+        for index in 0..<references.batchSize {
+            referenceCosines += zip(try theirs.item(index).reference, try references.item(index).reference).map { cosine($0, $1) }
+        }
+        let referenceMin = referenceCosines.min() ?? 0
+        #expect(
+            ours.min >= referenceMin - (1 - referenceMin) * 0.25,
+            "\(name): min cosine \(ours.min) vs float32; the reference's \(mode) mode: \(referenceMin)")
     }
 }
 
@@ -188,4 +220,14 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
     }
     guard normA > 0, normB > 0 else { return 0 }
     return dot / (normA.squareRoot() * normB.squareRoot())
+}
+
+extension FixtureCase {
+    /// A case's inputs with other outputs (another mode's reference run).
+    init(inputIds: Tensor, attentionMask: Tensor, embeddings: Tensor) {
+        self.name = ""
+        self.inputIds = inputIds
+        self.attentionMask = attentionMask
+        self.embeddings = embeddings
+    }
 }
