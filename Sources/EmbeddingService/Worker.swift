@@ -132,7 +132,7 @@ public struct Worker: Sendable {
             let engine = try ModelEngine(directory: directory, modelID: configuration.modelID, configuration: configuration)
             state.set(.ready(engine))
             logger.info(
-                "\(name): model ready in \(String(format: "%.1f", Date().timeIntervalSince(started)))s (\(engine.info.device), \(engine.info.dtype), dim \(engine.info.dim))"
+                "\(name): model ready in \(String(format: "%.1f", Date().timeIntervalSince(started)))s (\(engine.info.device), \(engine.info.precision), dim \(engine.info.dim))"
             )
             return true
         } catch {
