@@ -5,6 +5,7 @@
 # same process.
 #
 #   scripts/bench_precision.sh [--dir DIR] [--threads N] [--image-runs N] [--modes "float32 mixed bfloat16"]
+#   (--image-runs N > 0 also times the vision tower N times per mode against the GEMM roofline)
 #
 # DIR (default .build-bench/full-model, env BENCH_DIR) holds or receives the checkpoint and inputs as
 # for scripts/bench_model.sh. Not part of the test suite: ~1 GB of weights and minutes per mode (on a
@@ -17,7 +18,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 DIR="${BENCH_DIR:-$ROOT/.build-bench/full-model}"
 THREADS=2
-IMAGE_RUNS=1
+IMAGE_RUNS=0
 MODES="float32 mixed bfloat16"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
         --threads) THREADS="$2"; shift 2 ;;
         --image-runs) IMAGE_RUNS="$2"; shift 2 ;;
         --modes) MODES="$2"; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
