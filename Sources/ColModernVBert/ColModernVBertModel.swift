@@ -64,7 +64,7 @@ public final class ColModernVBertModel: Sendable {
         case .oneDNN: packing = .oneDNN(batchHint: 64)
         }
         text = try ModernBertModel(store: store, config: config.text, packing: packing)
-        vision = try SiglipVisionModel(store: visionStore, config: config.vision)
+        vision = try SiglipVisionModel(store: visionStore, stream: store, config: config.vision)
         connector = try Connector(store: visionStore, config: config)
         head = try EmbeddingHead(store: store, hidden: config.text.hiddenSize, expectedDim: config.embeddingDim)
         dim = head.dim
@@ -107,7 +107,8 @@ public final class ColModernVBertModel: Sendable {
         while start < count {
             let length = min(step, count - start)
             let chunk = length == count ? placed : try placed.narrow(dim: 0, start: start, length: length)
-            parts.append(try connector(vision(chunk)))  // [n, imageSeqLen, hidden]
+            // The vision tower returns its residual stream's dtype; the connector runs in the tower's.
+            parts.append(try connector(vision(chunk).converted(to: precision.dtypes.vision)))  // [n, imageSeqLen, hidden]
             start += length
         }
         let features = parts.count == 1 ? parts[0] : try Tensor.cat(parts, dim: 0)

@@ -88,6 +88,10 @@ enum InventedCPU {
         #expect(mixed.vision.embeddings.patchWeight.dtype == .bfloat16)
         #expect(mixed.vision.layers.allSatisfy { $0.fc1.weight.dtype == .bfloat16 && $0.attention.qkv.weight.dtype == .bfloat16 })
         #expect(mixed.connector.projection.weight.dtype == .bfloat16)
+        // The vision tower's residual stream stays float32: its norms and position embeddings too.
+        #expect(mixed.vision.embeddings.positions.dtype == .float32)
+        #expect(mixed.vision.layers.allSatisfy { $0.norm1.weight.dtype == .float32 && $0.norm2.weight.dtype == .float32 })
+        #expect(mixed.vision.postNorm.weight.dtype == .float32)
         #expect(mixed.text.embeddings.table.dtype == .float32)
         #expect(mixed.head.projection.weight.dtype == .float32)
         // The text tower keeps the float32 panel kernel in the mixed mode.
@@ -105,7 +109,9 @@ enum InventedCPU {
         #expect(features.dtype == .float32)
         #expect(features.shape == [tiles.size(0) * mixed.imageSeqLen, mixed.config.text.hiddenSize])
         let visionStates = try mixed.vision(tiles.to(.bfloat16))
-        #expect(visionStates.dtype == .bfloat16)
+        #expect(visionStates.dtype == .float32, "the residual stream's dtype")
+        let all = try Self.bfloat16.get()
+        #expect(try all.vision(tiles.to(.bfloat16)).dtype == .bfloat16)
     }
 
     @Test(arguments: FidelityTests.queryCases)
