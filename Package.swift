@@ -168,7 +168,9 @@ if let flag = environment["ENABLE_BENCHMARKS"], !flag.isEmpty, flag != "0" {
     let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
     targets += [
         // What the benchmarks read about their process: CPU time, resident memory.
-        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "BenchmarkSupport", dependencies: ["ColModernVBert", "SafeTensors", "Torch"], path: "Benchmarks/BenchmarkSupport",
+            swiftSettings: swiftSettings),
         // The forward pass (queries, a page; vision and text towers apart) on benchmark inputs.
         .executableTarget(
             name: "ModelBenchmark", dependencies: ["ColModernVBert", "SafeTensors", "Torch", "BenchmarkSupport", argumentParser],
@@ -177,10 +179,15 @@ if let flag = environment["ENABLE_BENCHMARKS"], !flag.isEmpty, flag != "0" {
         .executableTarget(
             name: "ImageInputBenchmark", dependencies: ["Processing", "Imaging", "Torch", "BenchmarkSupport", argumentParser],
             path: "Benchmarks/ImageInputBenchmark", swiftSettings: swiftSettings),
+        // Each COLPALI_DTYPE mode's embeddings and vision-tower time (scripts/bench_precision.sh).
+        .executableTarget(
+            name: "PrecisionBenchmark", dependencies: ["ColModernVBert", "SafeTensors", "Torch", "BenchmarkSupport", argumentParser],
+            path: "Benchmarks/PrecisionBenchmark", swiftSettings: swiftSettings),
     ]
     products += [
         .executable(name: "ModelBenchmark", targets: ["ModelBenchmark"]),
         .executable(name: "ImageInputBenchmark", targets: ["ImageInputBenchmark"]),
+        .executable(name: "PrecisionBenchmark", targets: ["PrecisionBenchmark"]),
     ]
 }
 
