@@ -84,8 +84,10 @@ do {
     ]
     // GEMM roofline: the tower's four linear shapes at its tile batch (2 tiles), weighted by FLOPs.
     let batchRows = 2 * rowsPerTile
-    let shapes = [(vision.hiddenSize, 3 * vision.hiddenSize), (vision.hiddenSize, vision.hiddenSize),
-                  (vision.hiddenSize, vision.intermediateSize), (vision.intermediateSize, vision.hiddenSize)]
+    let shapes = [
+        (vision.hiddenSize, 3 * vision.hiddenSize), (vision.hiddenSize, vision.hiddenSize),
+        (vision.hiddenSize, vision.intermediateSize), (vision.intermediateSize, vision.hiddenSize),
+    ]
     for dtype in [DType.float32, .bfloat16] {
         var seconds = 0.0
         var flops = 0.0
