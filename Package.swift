@@ -55,7 +55,7 @@ var targets: [Target] = [
     // Typed views of a checkpoint's JSON files (config.json, processor, preprocessor and tokenizer configs).
     .target(name: "CheckpointConfig", swiftSettings: swiftSettings),
     // Hugging Face tokenizer.json (byte-level BPE) in pure Swift.
-    .target(name: "Tokenizers", dependencies: ["CheckpointConfig"], swiftSettings: swiftSettings),
+    .target(name: "Tokenizers", dependencies: ["CheckpointConfig", "POSIX"], swiftSettings: swiftSettings),
     // Image decoding through system codec libraries.
     .target(
         name: "CImageCodecs",
