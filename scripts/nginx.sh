@@ -22,7 +22,9 @@
 #   COLPALI_CONN_LIMIT         32         concurrent connections per client, or "off"
 #   COLPALI_UPSTREAM_TIMEOUT   300        seconds a request may take in the pool
 #   COLPALI_NGINX_WORKERS      auto       nginx worker processes
-#   COLPALI_NGINX_USER         nobody     (root only) user[ group] for nginx workers; never root
+#   COLPALI_NGINX_USER         nobody nogroup   (root only) user[ group] for nginx workers; never root
+#   COLPALI_SOCKET_GROUP       unset      (root only) the pool socket's group: nginx workers' group when
+#                                         COLPALI_NGINX_USER names none (read by the service binary too)
 #   COLPALI_PATH_PREFIX        unset      serve the API under this path (e.g. /colpali), for snippets
 #   COLPALI_NGINX_ACCESS_LOG   /dev/stdout   access log destination, or "off"
 #   COLPALI_NGINX_BIN          nginx      nginx binary (found on PATH or /usr/sbin)
@@ -75,17 +77,37 @@ upstream_address() {
     COLPALI_RUN_DIR="$run_dir" "$binary" config upstream || die "cannot work out the pool's address (COLPALI_LISTEN, see above)"
 }
 
+# The pool's socket group as a name (nginx's user directive takes names), or nothing when
+# COLPALI_SOCKET_GROUP is unset.
+socket_group_name() {
+    local group="${COLPALI_SOCKET_GROUP:-}"
+    group="${group//[[:space:]]/}"
+    [ -n "$group" ] || return 0
+    getent group "$group" | cut -d: -f1 | grep . \
+        || die "COLPALI_SOCKET_GROUP=$group: no such group (nginx workers need its name)"
+}
+
 # When started as root, nginx workers drop to an unprivileged user, never root: they parse
-# every byte clients send. They must reach the pool's unix socket, so a run dir that other
-# users cannot traverse is refused (rather than falling back to root workers).
+# every byte clients send. They must reach the pool's unix socket (mode 0660 by default,
+# COLPALI_SOCKET_MODE): their group is the socket's. The master, as root, gives the socket
+# the group named here (COLPALI_SOCKET_GROUP, else COLPALI_NGINX_USER's group, else nogroup),
+# so both sides agree by default. A run dir that other users cannot traverse is refused
+# (rather than falling back to root workers).
 nginx_user() {
     [ "$(id -u)" -eq 0 ] || return 0
+    local socket_group
+    socket_group="$(socket_group_name)" || exit 1
     if [ -n "${COLPALI_NGINX_USER:-}" ]; then
         local name="${COLPALI_NGINX_USER%% *}"
         if [ "$name" = root ] || [ "$(id -u "$name" 2>/dev/null || echo none)" = 0 ]; then
             die "COLPALI_NGINX_USER=$COLPALI_NGINX_USER: nginx workers must not run as root; name an unprivileged user"
         fi
-        printf '%s\n' "$COLPALI_NGINX_USER"
+        # "user" alone: the socket's group when one is set (nginx would use the group named like the user).
+        if [[ "$COLPALI_NGINX_USER" != *" "* ]] && [ -n "$socket_group" ]; then
+            printf '%s %s\n' "$COLPALI_NGINX_USER" "$socket_group"
+        else
+            printf '%s\n' "$COLPALI_NGINX_USER"
+        fi
         return
     fi
     local dir="$run_dir"
@@ -95,7 +117,7 @@ nginx_user() {
         fi
         dir="$(dirname "$dir")"
     done
-    printf 'nobody nogroup\n'
+    printf 'nobody %s\n' "${socket_group:-nogroup}"
 }
 
 http_port="$(port_or_off COLPALI_HTTP_PORT "${COLPALI_HTTP_PORT:-7000}")"

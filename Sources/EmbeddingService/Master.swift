@@ -42,7 +42,9 @@ public struct Master: Sendable {
         let status = StateFile(directory: config.runDirectory.path, name: config.stateFile.lastPathComponent)
         try status.write(WarmupStatus(phase: .starting, message: "starting"))
 
-        let listener = try ListeningSocket.bind(config.listen)
+        if let warning = config.listenExposureWarning { logger.warning("\(warning)") }
+        if case .unix = config.listen { logger.info("socket \(config.socketPermissions)") }
+        let listener = try ListeningSocket.bind(config.listen, permissions: config.socketPermissions)
         let signals = try SignalRelay.install()
         var workerEnvironment = environment
         workerEnvironment["COLPALI_RUN_DIR"] = config.runDirectory.path

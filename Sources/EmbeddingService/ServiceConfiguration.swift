@@ -40,6 +40,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// The pool's socket (`COLPALI_LISTEN`, parsed once here): by default
     /// `unix:<run directory>/colmodernvbert.sock`.
     public var listen: ListenAddress
+    /// Mode and group of a unix `listen` socket (`COLPALI_SOCKET_MODE`, `COLPALI_SOCKET_GROUP`;
+    /// ServiceConfiguration+Socket.swift): 0660 by default.
+    public var socketPermissions = UnixSocketPermissions.default
     public var workers: Int
     /// How `workers` × `cpuThreads` were fitted to the CPUs, and what was capped (logged by the master).
     public var cpuSplit: CPUSplit
@@ -125,9 +128,11 @@ public struct ServiceConfiguration: Sendable, Equatable {
         return fallback
     }
 
-    /// `cpuBudget`: the CPUs to fit workers and threads to (tests pass a fixed one).
+    /// `cpuBudget`: the CPUs to fit workers and threads to (tests pass a fixed one);
+    /// `effectiveUserID`: whose socket group default applies (root: the nginx workers' group).
     public static func fromEnvironment(
-        _ environment: [String: String] = ProcessInfo.processInfo.environment, cpuBudget: CPUBudget = .current()
+        _ environment: [String: String] = ProcessInfo.processInfo.environment, cpuBudget: CPUBudget = .current(),
+        effectiveUserID: uid_t = geteuid()
     ) throws -> ServiceConfiguration {
         let reader = EnvironmentReader(environment)
         var config = ServiceConfiguration(runDirectory: runDirectory(reader))
@@ -142,6 +147,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         config.cpuThreads = config.cpuSplit.threadsPerWorker
         config.workers = config.cpuSplit.workers
         config.listen = try listenAddress(reader, runDirectory: config.runDirectory)
+        config.socketPermissions = try socketPermissions(reader, effectiveUserID: effectiveUserID)
         config.requestsPerWorker = try reader.int("COLPALI_REQUESTS_PER_WORKER", in: 1...256) ?? config.requestsPerWorker
         config.maxBatchSize = try reader.int("COLPALI_MAX_BATCH", in: 1...1024) ?? config.maxBatchSize
         config.maxQueriesPerRequest = try reader.int("COLPALI_MAX_QUERIES", in: 1...100_000) ?? config.maxQueriesPerRequest

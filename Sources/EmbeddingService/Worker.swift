@@ -39,7 +39,7 @@ public struct Worker: Sendable {
             socket = try ListeningSocket.inherit()
         } catch {
             // Run by hand: bind the configured address ourselves.
-            socket = try ListeningSocket.bind(configuration.listen)
+            socket = try ListeningSocket.bind(configuration.listen, permissions: configuration.socketPermissions)
         }
         defer { socket.close() }
 

@@ -21,10 +21,6 @@ public final class ListeningSocket: Sendable {
 
     private enum State { case open, pathRemoved, closed }
 
-    /// Default mode of a unix socket: nginx often runs as another user than the pool
-    /// (`nobody`, `www-data`); tighten with a group (0o660) when the deployment allows.
-    public static let defaultUnixSocketMode: mode_t = 0o666
-
     private init(address: ListenAddress, fileDescriptor: Int32, ownedInode: (device: UInt, inode: UInt)?) {
         self.address = address
         self.fileDescriptor = fileDescriptor
@@ -38,11 +34,12 @@ public final class ListeningSocket: Sendable {
     /// A unix path that already exists is checked first: a socket nobody accepts on is
     /// stale and removed; one that accepts means another instance runs there
     /// (`.addressInUse`); anything that is not a socket is left alone (`.pathOccupied`).
+    /// A unix socket appears at its path already with `permissions` (see `bindUnix`).
     /// TCP sockets get `SO_REUSEADDR` so a restart does not wait out TIME_WAIT.
     public static func bind(
         _ address: ListenAddress,
         backlog: Int32 = 1024,
-        unixSocketMode: mode_t = defaultUnixSocketMode
+        permissions: UnixSocketPermissions = .default
     ) throws(ListenError) -> ListeningSocket {
         switch address {
         case .inherited(let fd):
@@ -52,7 +49,7 @@ public final class ListeningSocket: Sendable {
             try removeStaleSocket(at: path, address: address)
             let fd = try makeSocket(family: AF_UNIX, address: address)
             do throws(ListenError) {
-                let inode = try bindUnix(fd, path: path, address: address, backlog: backlog, mode: unixSocketMode)
+                let inode = try bindUnix(fd, path: path, address: address, backlog: backlog, permissions: permissions)
                 return ListeningSocket(address: address, fileDescriptor: fd, ownedInode: inode)
             } catch {
                 Glibc.close(fd)
@@ -144,25 +141,77 @@ public final class ListeningSocket: Sendable {
 
     // MARK: - Helpers
 
-    /// bind + chmod + listen on a fresh unix socket; returns the socket file's identity
-    /// so that `close()` only ever removes the file this instance created.
+    /// bind + chown + chmod + listen on a fresh unix socket, race-free: the socket is bound in
+    /// a private 0700 directory beside `path`, given its group and mode there, and only then
+    /// hard-linked to `path` (`link` fails on an existing name, as `bind` would). A bare
+    /// bind + chmod leaves a window in which the path has the umask's mode, and `fchmod` on a
+    /// socket descriptor does not change the file's mode on Linux. Returns the socket file's
+    /// identity so that `close()` only ever removes the file this instance created.
     private static func bindUnix(
-        _ fd: Int32, path: String, address: ListenAddress, backlog: Int32, mode: mode_t
+        _ fd: Int32, path: String, address: ListenAddress, backlog: Int32, permissions: UnixSocketPermissions
     ) throws(ListenError) -> (device: UInt, inode: UInt) {
-        var storage = try unixSocketAddress(path, address: address)
+        let staging = try StagingDirectory(beside: path, address: address)
+        defer { staging.remove() }
+        var storage = try unixSocketAddress(staging.socketPath, address: address)
         let rc = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
         guard rc == 0 else { throw .from(.last("bind", subject: address.description), address) }
+        if let group = permissions.group, chown(staging.socketPath, uid_t.max, group) != 0 {
+            throw .socketGroup(group, .last("chown", subject: path))
+        }
+        guard chmod(staging.socketPath, permissions.mode) == 0 else { throw .system(.last("chmod", subject: path)) }
+        guard listen(fd, backlog) == 0 else { throw .system(.last("listen", subject: path)) }
+        guard link(staging.socketPath, path) == 0 else {
+            throw errno == EEXIST ? .addressInUse(address) : .system(.last("link", subject: path))
+        }
         var info = stat()
-        guard chmod(path, mode) == 0, lstat(path, &info) == 0, listen(fd, backlog) == 0 else {
-            let error = SystemCallError.last("chmod/listen", subject: path)
+        guard lstat(path, &info) == 0 else {
+            let error = SystemCallError.last("lstat", subject: path)
             unlink(path)
             throw .system(error)
         }
         return (UInt(info.st_dev), UInt(info.st_ino))
+    }
+
+    /// A private directory (0700, from `mkdtemp`) in the socket's directory, so that the
+    /// hard link stays on one file system. When its socket path would not fit in `sun_path`
+    /// (a long directory and a short name), the socket is bound through
+    /// `/proc/self/fd/N/s`, the directory's descriptor.
+    private struct StagingDirectory {
+        let directory: String
+        let socketPath: String
+        private let descriptor: Int32
+
+        init(beside path: String, address: ListenAddress) throws(ListenError) {
+            let parent = path.lastIndex(of: "/").map { String(path[...$0]) } ?? "./"
+            var template = Array("\(parent).XXXXXX".utf8CString)
+            let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+            // Reported as bind's failure: a missing directory is ENOENT from "bind" as before.
+            guard let made else { throw .system(.last("bind", subject: address.description)) }
+            directory = String(cString: made)
+            let direct = directory + "/s"
+            if direct.utf8.count <= ListenAddress.maximumUnixPathBytes {
+                descriptor = -1
+                socketPath = direct
+            } else {
+                descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                socketPath = "/proc/self/fd/\(descriptor)/s"
+                guard descriptor >= 0 else {
+                    let error = SystemCallError.last("open", subject: directory)
+                    rmdir(directory)
+                    throw .system(error)
+                }
+            }
+        }
+
+        func remove() {
+            unlink(directory + "/s")
+            rmdir(directory)
+            if descriptor >= 0 { Glibc.close(descriptor) }
+        }
     }
 
     private static func makeSocket(family: Int32, address: ListenAddress) throws(ListenError) -> Int32 {
@@ -217,6 +266,8 @@ public enum ListenError: Error, Sendable, Equatable, CustomStringConvertible {
     case notAListeningSocket(fd: Int32)
     /// `fd:N` names a descriptor, not an address to bind or connect to.
     case noSocketAddress(ListenAddress)
+    /// The socket file could not be given this group (unknown to the kernel, or not one of ours).
+    case socketGroup(gid_t, SystemCallError)
     case system(SystemCallError)
 
     static func from(_ error: SystemCallError, _ address: ListenAddress) -> ListenError {
@@ -230,6 +281,9 @@ public enum ListenError: Error, Sendable, Equatable, CustomStringConvertible {
         case .resolve(let host, let message): "cannot resolve listen host \"\(host)\": \(message)"
         case .notAListeningSocket(let fd): "fd \(fd) is not a listening socket"
         case .noSocketAddress(let a): "\(a) is an inherited descriptor, not an address to bind or connect to"
+        case .socketGroup(let gid, let e):
+            "cannot give the socket to group \(UnixGroup.name(of: gid) ?? String(gid)) (COLPALI_SOCKET_GROUP): \(e); "
+                + "name a group this user belongs to, or run the master as root"
         case .system(let e): e.description
         }
     }

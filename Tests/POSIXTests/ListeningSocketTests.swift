@@ -8,11 +8,11 @@ import Testing
     @Test func bindsUnixSocketWithModeAndCloseOnExec() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("a.sock")
-        let socket = try ListeningSocket.bind(.unix(path: path), unixSocketMode: 0o660)
+        let socket = try ListeningSocket.bind(.unix(path: path), permissions: UnixSocketPermissions(mode: 0o600))
         var info = stat()
         #expect(lstat(path, &info) == 0)
         #expect(info.st_mode & S_IFMT == S_IFSOCK)
-        #expect(info.st_mode & 0o777 == 0o660)
+        #expect(info.st_mode & 0o777 == 0o600)
         #expect(Descriptors.isCloseOnExec(socket.fileDescriptor))
         // It listens: a client connects.
         let client = connectUnix(path)
@@ -23,14 +23,20 @@ import Testing
         socket.close()  // idempotent
     }
 
-    @Test func defaultModeLetsAnotherUserConnect() throws {
+    /// Issue 12: 0660 by default (was 0666: any local user could bypass nginx), in the
+    /// creator's group, whatever the umask; nothing else is left in the directory.
+    @Test func defaultModeIsOwnerAndGroupOnly() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("b.sock")
+        let previous = umask(0)
+        defer { umask(previous) }
         let socket = try ListeningSocket.bind(.unix(path: path))
         defer { socket.close() }
         var info = stat()
         #expect(lstat(path, &info) == 0)
-        #expect(info.st_mode & 0o777 == 0o666)
+        #expect(info.st_mode & 0o777 == 0o660)
+        #expect(info.st_gid == getegid())
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["b.sock"], "the staging directory is gone")
     }
 
     @Test func replacesAStaleSocketFile() throws {

@@ -137,7 +137,9 @@ extension ScriptSuites {
             let python = try testPython()
             let env = try environment(directory, ["COLPALI_MAX_REQUEST_BYTES": "4k", "COLPALI_RATE_LIMIT": "off"])
             let socketPath = directory.file("run/pool.sock")
-            let listener = try ListeningSocket.bind(.unix(path: socketPath))
+            // 0660, in the nginx workers' group when nginx starts as root (what the master does).
+            let group = getuid() == 0 ? UnixGroup.id("nogroup") : nil
+            let listener = try ListeningSocket.bind(.unix(path: socketPath), permissions: UnixSocketPermissions(group: group))
             let events = Locked<[SupervisorEvent]>([])
             let supervisor = try Supervisor(
                 configuration: SupervisorConfiguration(
