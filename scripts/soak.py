@@ -12,9 +12,10 @@ with the status it must get), /health, and clients that hang up before the answe
 
 Report: requests sent / ok / failed; failures outside the requests in flight at a kill
 (a request is in flight at a kill when it started before and ended after it; rolls are
-graceful, so a failure during a roll counts as outside); the pool's RSS (master + workers)
-after warm-up and at the end. Exits 1 if any failure is outside a kill, if the RSS grew by
-more than --rss-tolerance (default 10 %), or if the service did not stay up.
+graceful, so a failure during a roll counts as outside); the pool's memory (PSS of master +
+workers, so pages they share count once) after warm-up and at the end. Exits 1 if any
+failure is outside a kill, if the memory grew by more than --rss-tolerance (default 10 %),
+or if the service did not stay up.
 Only loopback addresses are used; every loop is bounded by --seconds and --max-requests.
 """
 
@@ -56,11 +57,14 @@ def children(pid):
     return out
 
 
-def rss_kib(pid):
+def pss_kib(pid):
+    """Proportional set size: shared pages (the mapped checkpoint, the shared derived weights)
+    are split between the processes mapping them, so the pool's sum does not grow when a
+    replacement worker maps what its sibling already has."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -152,6 +156,8 @@ def main():
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="colpali-soak-")
+    # nginx's unprivileged workers must be able to traverse to the pool's socket.
+    os.chmod(work, 0o755)
     run = os.path.join(work, "run")
     os.makedirs(run)
     port = free_port()
@@ -181,13 +187,13 @@ def main():
             if time.time() > deadline:
                 raise SystemExit("the service was not ready within 120 s; logs in " + work)
             time.sleep(0.5)
-        # Warm-up: every kind once per worker, then the start RSS.
-        for _ in range(args.workers):
+        # Warm-up: every kind a few times per worker, then the start figure.
+        for _ in range(3 * args.workers):
             for kind in ("query", "page", "two-images", "bad-image"):
                 traffic.one(kind)
 
         def pool_rss():
-            return rss_kib(master.pid) + sum(rss_kib(p) for p in children(master.pid))
+            return pss_kib(master.pid) + sum(pss_kib(p) for p in children(master.pid))
 
         rss_start = pool_rss()
         records = []  # (start, end, kind, ok, detail)
@@ -234,7 +240,7 @@ def main():
         settle = time.time() + 60
         while time.time() < settle and len(children(master.pid)) < args.workers:
             time.sleep(0.5)
-        for _ in range(args.workers):
+        for _ in range(3 * args.workers):
             for kind in ("query", "page", "two-images", "bad-image"):
                 traffic.one(kind)
         rss_end = pool_rss()
@@ -252,7 +258,7 @@ def main():
         print(f"requests: {len(records)} sent, {len(records) - len(failed)} ok, {len(failed)} failed "
               f"({len(at_kill)} in flight at a kill, {len(outside)} outside)")
         print("by kind (ok/failed): " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(by_kind.items())))
-        print(f"pool RSS: {rss_start // 1024} MiB after warm-up, {rss_end // 1024} MiB at the end ({growth:+.1%})")
+        print(f"pool PSS: {rss_start // 1024} MiB after warm-up, {rss_end // 1024} MiB at the end ({growth:+.1%})")
         for r in outside[:10]:
             print(f"  failure outside a kill: {r[4]}")
         if not alive:
