@@ -15,7 +15,7 @@ struct EmbeddingOptions: Sendable, Equatable {
     var encoding: EmbeddingEncoding = .json
     var poolFactor: Int = 1
 
-    /// The options from the query string `query` and the body's values `body` (nil: absent).
+    /// The options from the query string `query` and the body's values by name `body`.
     /// `pooling` says whether the route takes `pool_factor` (elsewhere it is ignored, as
     /// unknown parameters are).
     static func parse(
@@ -24,7 +24,7 @@ struct EmbeddingOptions: Sendable, Equatable {
         func value(_ name: String) throws(HTTPError) -> String? {
             let fromQuery = query.last { $0.name == name }?.value
             let fromBody = body[name]
-            if let fromQuery, let fromBody, fromQuery != fromBody {
+            if let fromQuery, let fromBody, Self.normalized(fromQuery) != Self.normalized(fromBody) {
                 throw HTTPError(
                     400,
                     "\(name) is given twice with different values: '\(fromQuery.prefix(32))' in the query string, '\(fromBody.prefix(32))' in the body"
@@ -45,6 +45,9 @@ struct EmbeddingOptions: Sendable, Equatable {
         }
         return options
     }
+
+    /// What two spellings of one value must share to agree (the values are case-insensitive).
+    private static func normalized(_ text: String) -> String { text.trimmingCharacters(in: .whitespaces).lowercased() }
 
     /// `text` as a pool factor: a decimal integer from 1 to `maxPoolFactor`.
     static func poolFactor(_ text: String) throws(HTTPError) -> Int {

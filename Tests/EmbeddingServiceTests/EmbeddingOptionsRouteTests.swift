@@ -101,7 +101,7 @@ private func littleEndianFloats(_ bytes: [UInt8]) -> [UInt32] {
         for (json, query) in [
             (#"{"queries": ["abc", "hello"]}"#, "encoding=base64"),
             (#"{"queries": ["abc", "hello"], "encoding": "base64", "dtype": "float32"}"#, ""),
-            (#"{"queries": ["abc", "hello"], "encoding": "base64"}"#, "encoding=base64&dtype=float32"),
+            (#"{"queries": ["abc", "hello"], "encoding": "BASE64"}"#, "encoding=base64&dtype=float32"),
         ] {
             let response = routes.handle(queriesRequest(json, query: query))
             #expect(response.status == 200)
