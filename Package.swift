@@ -55,7 +55,7 @@ var targets: [Target] = [
     // Typed views of a checkpoint's JSON files (config.json, processor, preprocessor and tokenizer configs).
     .target(name: "CheckpointConfig", swiftSettings: swiftSettings),
     // Hugging Face tokenizer.json (byte-level BPE) in pure Swift.
-    .target(name: "Tokenizers", dependencies: ["CheckpointConfig"], swiftSettings: swiftSettings),
+    .target(name: "Tokenizers", dependencies: ["CheckpointConfig", "POSIX"], swiftSettings: swiftSettings),
     // Image decoding through system codec libraries.
     .target(
         name: "CImageCodecs",
@@ -168,7 +168,9 @@ if let flag = environment["ENABLE_BENCHMARKS"], !flag.isEmpty, flag != "0" {
     let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
     targets += [
         // What the benchmarks read about their process: CPU time, resident memory.
-        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "BenchmarkSupport", dependencies: ["ColModernVBert", "SafeTensors", "Torch"], path: "Benchmarks/BenchmarkSupport",
+            swiftSettings: swiftSettings),
         // The forward pass (queries, a page; vision and text towers apart) on benchmark inputs.
         .executableTarget(
             name: "ModelBenchmark", dependencies: ["ColModernVBert", "SafeTensors", "Torch", "BenchmarkSupport", argumentParser],
@@ -184,11 +186,16 @@ if let flag = environment["ENABLE_BENCHMARKS"], !flag.isEmpty, flag != "0" {
                 "EmbeddingService", "FastCGI", "Processing", "Imaging", "Tokenizers", "ColModernVBert", "BenchmarkSupport", argumentParser,
             ],
             path: "Benchmarks/EncodingBenchmark", swiftSettings: swiftSettings),
+        // Each COLPALI_DTYPE mode's embeddings and vision-tower time (scripts/bench_precision.sh).
+        .executableTarget(
+            name: "PrecisionBenchmark", dependencies: ["ColModernVBert", "SafeTensors", "Torch", "BenchmarkSupport", argumentParser],
+            path: "Benchmarks/PrecisionBenchmark", swiftSettings: swiftSettings),
     ]
     products += [
         .executable(name: "ModelBenchmark", targets: ["ModelBenchmark"]),
         .executable(name: "ImageInputBenchmark", targets: ["ImageInputBenchmark"]),
         .executable(name: "EncodingBenchmark", targets: ["EncodingBenchmark"]),
+        .executable(name: "PrecisionBenchmark", targets: ["PrecisionBenchmark"]),
     ]
 }
 

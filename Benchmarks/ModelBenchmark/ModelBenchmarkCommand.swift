@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import ColModernVBert
 import Foundation
 import Torch

@@ -11,7 +11,10 @@ public final class ColModernVBertModel: Sendable {
     public let config: ModelConfig
     public let options: ModelOptions
     public let device: Device
+    /// The text tower's dtype: what queries run in.
     public let dtype: DType
+    /// Each tower's dtype and why it was chosen (resolved once, at load).
+    public let precision: TowerPrecision
     /// Size of each token vector (the projection's output, 128 for the published model).
     public let dim: Int
     /// Where the tensors derived at load (packed text weights, fused projections) came from: a
@@ -43,9 +46,10 @@ public final class ColModernVBertModel: Sendable {
         self.config = config
         self.options = options
         device = options.resolvedDevice
-        dtype = options.resolvedDType
-        guard dtype.isFloatingPoint else {
-            throw ColModernVBertError.invalidInput("compute dtype must be floating point, got \(dtype)")
+        precision = options.resolvedPrecision
+        dtype = precision.dtypes.text
+        for (part, partDType) in [("text", dtype), ("vision", precision.dtypes.vision)] where !partDType.isFloatingPoint {
+            throw ColModernVBertError.invalidInput("compute dtype of the \(part) tower must be floating point, got \(partDType)")
         }
         if options.keepActivationMemory && device == .cpu {
             AllocatorTuning.keepLargeBuffers()
@@ -55,6 +59,11 @@ public final class ColModernVBertModel: Sendable {
             directory: options.sharedWeightsDirectory, weights: weights, device: device, dtype: dtype,
             kernel: options.cpuLinearKernel)
         store.shared = shared
+        // The vision weights are converted to their dtype here, once; the mapped float32 pages
+        // are only read while converting. In another dtype than the text tower's they are private
+        // to the worker (the shared file holds derived tensors of the text dtype only).
+        let visionStore =
+            precision.dtypes.vision == dtype ? store : try WeightStore(source: weights, device: device, dtype: precision.dtypes.vision)
         let packing: LinearPacking
         switch options.cpuLinearKernel {
         case _ where device != .cpu || dtype != .float32: packing = .none
@@ -63,8 +72,8 @@ public final class ColModernVBertModel: Sendable {
         case .oneDNN: packing = .oneDNN(batchHint: 64)
         }
         text = try ModernBertModel(store: store, config: config.text, packing: packing)
-        vision = try SiglipVisionModel(store: store, config: config.vision)
-        connector = try Connector(store: store, config: config)
+        vision = try SiglipVisionModel(store: visionStore, stream: store, config: config.vision)
+        connector = try Connector(store: visionStore, config: config)
         head = try EmbeddingHead(store: store, hidden: config.text.hiddenSize, expectedDim: config.embeddingDim)
         shared?.finish()
         sharedWeights = shared?.summary
@@ -98,9 +107,10 @@ public final class ColModernVBertModel: Sendable {
         return try run(batch, imageFeatures: features)
     }
 
-    /// Image features of real tiles [N, C, S, S] → [N · imageSeqLen, textHidden], in tile order.
+    /// Image features of real tiles [N, C, S, S] → [N · imageSeqLen, textHidden], in tile order,
+    /// computed in the vision dtype and returned in the text tower's.
     func imageFeatures(_ tiles: Tensor) throws -> Tensor {
-        let placed = try tiles.to(device, dtype)
+        let placed = try tiles.to(device, precision.dtypes.vision)
         let count = placed.size(0)
         let step = options.visionTileBatch > 0 ? options.visionTileBatch : count
         var parts: [Tensor] = []
@@ -108,11 +118,13 @@ public final class ColModernVBertModel: Sendable {
         while start < count {
             let length = min(step, count - start)
             let chunk = length == count ? placed : try placed.narrow(dim: 0, start: start, length: length)
-            parts.append(try connector(vision(chunk)))  // [n, imageSeqLen, hidden]
+            // The vision tower returns its residual stream's dtype; the connector runs in the tower's.
+            parts.append(try connector(vision(chunk).converted(to: precision.dtypes.vision)))  // [n, imageSeqLen, hidden]
             start += length
         }
         let features = parts.count == 1 ? parts[0] : try Tensor.cat(parts, dim: 0)
-        return try features.reshape([-1, config.text.hiddenSize])
+        let textFeatures = features.dtype == dtype ? features : try features.to(device, dtype)
+        return try textFeatures.reshape([-1, config.text.hiddenSize])
     }
 
     /// Text tower and head over a validated batch, with image features for its `<image>` tokens.

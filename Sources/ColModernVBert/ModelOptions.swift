@@ -5,8 +5,16 @@ import Torch
 public struct ModelOptions: Sendable, Equatable {
     /// Where to run; nil picks CUDA when available, else the CPU.
     public var device: Device?
-    /// Compute dtype; nil picks float32 on the CPU and bfloat16 on a GPU (what the Python service did).
+    /// Compute dtype of every tower; nil (`auto`) decides per tower (see `TowerPrecision.resolve`):
+    /// bfloat16 on a GPU (what the Python service did); on a CPU the vision tower in bfloat16 where
+    /// the CPU has native bfloat16 matrix instructions, float32 everywhere else.
     public var dtype: DType?
+    /// Overrides the dtype of the vision tower and connector only: with `dtype` float32 and this
+    /// bfloat16, the mixed mode runs on any CPU (tests, measurements).
+    public var visionDType: DType?
+    /// The CPU that `auto` decides by; nil detects this one at load. Tests pass a capped or
+    /// invented one to exercise every path on any machine.
+    public var cpu: CPUFeatures?
     /// Tiles per vision-tower pass (0 = all at once). Small passes bound activation memory for
     /// many-tile pages and keep the matrix products in their efficient range (2 tiles = 2048 rows).
     public var visionTileBatch: Int
@@ -21,18 +29,27 @@ public struct ModelOptions: Sendable, Equatable {
 
     public init(
         device: Device? = nil, dtype: DType? = nil, visionTileBatch: Int = 2, keepActivationMemory: Bool = true,
-        cpuLinearKernel: CPULinearKernel = .panels, sharedWeightsDirectory: URL? = nil
+        cpuLinearKernel: CPULinearKernel = .panels, sharedWeightsDirectory: URL? = nil, visionDType: DType? = nil,
+        cpu: CPUFeatures? = nil
     ) {
         self.sharedWeightsDirectory = sharedWeightsDirectory
         self.device = device
         self.cpuLinearKernel = cpuLinearKernel
         self.dtype = dtype
+        self.visionDType = visionDType
+        self.cpu = cpu
         self.visionTileBatch = visionTileBatch
         self.keepActivationMemory = keepActivationMemory
     }
 
     var resolvedDevice: Device { device ?? Torch.defaultDevice }
 
+    /// The dtypes each tower runs in, and why (detects the CPU unless `cpu` is given).
+    public var resolvedPrecision: TowerPrecision {
+        TowerPrecision.resolve(device: resolvedDevice, dtype: dtype, visionDType: visionDType) { cpu ?? CPUFeatures.detect() }
+    }
+
+    /// The text tower's dtype: what queries run in (float32 on the CPU unless requested otherwise).
     var resolvedDType: DType { dtype ?? (resolvedDevice == .cpu ? .float32 : .bfloat16) }
 }
 

@@ -9,17 +9,18 @@ struct SiglipVisionEmbeddings: Sendable {
     let positions: Tensor
     let patchSize: Int
 
-    init(store: WeightStore, config: VisionConfig) throws {
+    /// The convolution's weights from `matrices`, the positions (added to the residual stream) from `stream`.
+    init(store matrices: WeightStore, stream: WeightStore, config: VisionConfig) throws {
         let prefix = "vision_model.embeddings"
         let hidden = config.hiddenSize
         let patch = config.patchSize
-        patchWeight = try store.tensor(prefix + ".patch_embedding.weight", shape: [hidden, config.numChannels, patch, patch])
-        patchBias = try store.tensor(prefix + ".patch_embedding.bias", shape: [hidden])
-        positions = try store.tensor(prefix + ".position_embedding.weight", shape: [config.numPatches, hidden])
+        patchWeight = try matrices.tensor(prefix + ".patch_embedding.weight", shape: [hidden, config.numChannels, patch, patch])
+        patchBias = try matrices.tensor(prefix + ".patch_embedding.bias", shape: [hidden])
+        positions = try stream.tensor(prefix + ".position_embedding.weight", shape: [config.numPatches, hidden])
         patchSize = patch
     }
 
-    /// tiles [N, C, S, S] → [N, numPatches, hidden]
+    /// tiles [N, C, S, S] in the convolution's dtype → [N, numPatches, hidden] in the positions' dtype
     func callAsFunction(_ tiles: Tensor) throws -> Tensor {
         let patches = try tiles.conv2d(
             weight: patchWeight, bias: patchBias, stride: [patchSize, patchSize])  // [N, hidden, g, g]

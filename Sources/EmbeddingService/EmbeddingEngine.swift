@@ -32,8 +32,20 @@ public struct EngineInfo: Sendable, Equatable {
     public var dim: Int
     public var imageTokenID: Int
     public var imageSeqLen: Int
+    /// What runs where: the vision tower with the connector, and the text tower with the head
+    /// (`dtype` is the text tower's, what queries run in), PyTorch's spelling.
+    public var visionDType: String
+    public var textDType: String
+    /// The CPU tier the compute paths were chosen for ("amx_bf16", "avx512_bf16", "avx512", "avx2",
+    /// "baseline"); nil on a GPU.
+    public var cpuISA: String?
+    /// The chosen precision and why, for the start-up log.
+    public var precision: String
 
-    public init(modelID: String, device: String, dtype: String, flashAttention: Bool, dim: Int, imageTokenID: Int, imageSeqLen: Int) {
+    public init(
+        modelID: String, device: String, dtype: String, flashAttention: Bool, dim: Int, imageTokenID: Int, imageSeqLen: Int,
+        visionDType: String? = nil, cpuISA: String? = nil, precision: String = ""
+    ) {
         self.modelID = modelID
         self.device = device
         self.dtype = dtype
@@ -41,6 +53,10 @@ public struct EngineInfo: Sendable, Equatable {
         self.dim = dim
         self.imageTokenID = imageTokenID
         self.imageSeqLen = imageSeqLen
+        self.visionDType = visionDType ?? dtype
+        textDType = dtype
+        self.cpuISA = cpuISA
+        self.precision = precision.isEmpty ? dtype : precision
     }
 }
 

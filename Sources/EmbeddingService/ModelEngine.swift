@@ -25,13 +25,13 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
 
     public init(directory: URL, modelID: String, configuration: ServiceConfiguration) throws {
         let device = configuration.resolvedDevice
-        let dtype = configuration.resolvedDType
         if device == .cpu { Torch.setNumThreads(configuration.cpuThreads) }
         let model = try ColModernVBertModel.load(
             directory: directory,
             options: ModelOptions(
-                device: device, dtype: dtype, cpuLinearKernel: configuration.cpuLinearKernel,
-                sharedWeightsDirectory: configuration.runDirectory.appendingPathComponent("weights", isDirectory: true)))
+                device: device, dtype: configuration.dtype, cpuLinearKernel: configuration.cpuLinearKernel,
+                sharedWeightsDirectory: configuration.runDirectory.appendingPathComponent("weights", isDirectory: true),
+                visionDType: configuration.visionDType, cpu: configuration.cpuISALimit.map { CPUFeatures.detect().limited(to: $0) }))
         sharedWeights = model.sharedWeights
         let processor = try Processor(checkpointDirectory: directory)
         let imageConfig = try Idefics3ProcessorConfig.load(directory: directory)
@@ -49,8 +49,10 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         images = ImagePreprocessor(
             processor: processor, decoder: ImageDecoder(maxPixels: configuration.maxImagePixels), tiler: imageProcessor)
         info = EngineInfo(
-            modelID: modelID, device: device.description, dtype: dtype.torchName, flashAttention: false,
-            dim: model.dim, imageTokenID: model.imageTokenId, imageSeqLen: model.imageSeqLen)
+            modelID: modelID, device: device.description, dtype: model.dtype.torchName, flashAttention: false,
+            dim: model.dim, imageTokenID: model.imageTokenId, imageSeqLen: model.imageSeqLen,
+            visionDType: model.precision.dtypes.vision.torchName, cpuISA: model.precision.cpuISA?.rawValue,
+            precision: model.precision.summary)
 
         let serial = NSLock()
         let maxBatch = configuration.maxBatchSize

@@ -161,7 +161,10 @@ public enum OpenAPIDocument {
                   "spatial_merge_size": {"type": "null"},
                   "dim": {"type": "integer"},
                   "image_token_id": {"type": "integer"},
-                  "image_seq_len": {"type": "integer"}
+                  "image_seq_len": {"type": "integer"},
+                  "vision_dtype": {"type": "string", "enum": ["torch.float32", "torch.bfloat16", "torch.float16"], "description": "dtype of the vision tower and connector"},
+                  "text_dtype": {"type": "string", "enum": ["torch.float32", "torch.bfloat16", "torch.float16"], "description": "dtype of the text tower and head (queries); equals dtype"},
+                  "cpu_isa": {"type": ["string", "null"], "enum": ["amx_bf16", "avx512_bf16", "avx512", "avx2", "baseline", null], "description": "CPU tier the compute paths were chosen for; null on a GPU"}
                 }
               },
               "Dimension": {"type": "object", "required": ["width", "height"], "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}}},

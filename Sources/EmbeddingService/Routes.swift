@@ -156,6 +156,12 @@ public struct Routes: Sendable {
         json.value(info.imageTokenID)
         json.key("image_seq_len")
         json.value(info.imageSeqLen)
+        json.key("vision_dtype")
+        json.value(info.visionDType)
+        json.key("text_dtype")
+        json.value(info.textDType)
+        json.key("cpu_isa")
+        if let cpuISA = info.cpuISA { json.value(cpuISA) } else { json.null() }
         json.endObject()
         return HTTPResponse(writer: json)
     }

@@ -22,8 +22,14 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// this process may use (`CPUSplit`, `CPUBudget`).
     public var cpuThreads: Int
     public var device: DeviceChoice = .auto
-    /// nil: float32 on CPU, bfloat16 on GPU (what the old service did).
+    /// nil (`auto`): bfloat16 on GPU; on CPU the vision tower in bfloat16 where the CPU has native
+    /// bfloat16 matrix instructions, float32 everywhere else (see `TowerPrecision`).
     public var dtype: DType?
+    /// `COLPALI_DTYPE=mixed`: the vision tower and connector in this dtype (bfloat16), on any machine.
+    public var visionDType: DType?
+    /// `COLPALI_CPU_ISA`: the highest CPU tier the compute paths may use (below the hardware's, to
+    /// run the slower paths on a faster machine); nil: the hardware's.
+    public var cpuISALimit: CPUISA?
     /// The kernel for float32 linear layers on the CPU. `panels` (the default) is the fastest but
     /// keeps a private repacked copy of the text weights per worker (~440 MB for the published
     /// model); `libtorch` reads the mapped checkpoint, shared by all workers through the page cache.
@@ -154,10 +160,22 @@ public struct ServiceConfiguration: Sendable, Equatable {
         }
         if let text = reader.string("COLPALI_DTYPE"), text.lowercased() != "auto" {
             let name = text.lowercased().replacingOccurrences(of: "torch.", with: "")
-            guard let dtype = DType(rawValue: name), [.float32, .bfloat16, .float16].contains(dtype) else {
-                throw ConfigurationError(variable: "COLPALI_DTYPE", value: text, expected: "auto, float32, bfloat16 or float16")
+            if name == "mixed" {
+                (config.dtype, config.visionDType) = (.float32, .bfloat16)
+            } else {
+                guard let dtype = DType(rawValue: name), [.float32, .bfloat16, .float16].contains(dtype) else {
+                    throw ConfigurationError(
+                        variable: "COLPALI_DTYPE", value: text, expected: "auto, float32, bfloat16, float16 or mixed")
+                }
+                config.dtype = dtype
             }
-            config.dtype = dtype
+        }
+        if let text = reader.string("COLPALI_CPU_ISA") {
+            guard let isa = CPUISA(parsing: text) else {
+                throw ConfigurationError(
+                    variable: "COLPALI_CPU_ISA", value: text, expected: CPUISA.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            config.cpuISALimit = isa
         }
         if let text = reader.string("COLPALI_IMAGE_BACKEND") {
             guard let backend = ImageBackend(rawValue: text.lowercased()) else {

@@ -149,7 +149,7 @@ public struct Worker: Sendable {
             let engine = try ModelEngine(directory: directory, modelID: configuration.modelID, configuration: configuration)
             state.set(.ready(engine))
             logger.info(
-                "\(name): model ready in \(started.elapsedText) (\(engine.info.device), \(engine.info.dtype), dim \(engine.info.dim))")
+                "\(name): model ready in \(started.elapsedText) (\(engine.info.device), \(engine.info.precision), dim \(engine.info.dim))")
             if let shared = engine.sharedWeights { logger.info("\(name): packed text weights: \(shared)") }
             return true
         } catch {

@@ -1,10 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Small POSIX helpers with `HubError` results (Foundation's errors lose errno,
 /// and ENOSPC must become an actionable "disk full").

@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 
 /// Exponential backoff for transient failures (network errors, 408/429/5xx).
 ///
@@ -34,15 +35,14 @@ public struct RetryPolicy: Sendable, Equatable {
 }
 
 /// Cooperative cancellation shared between the caller and the download thread.
-public final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+public final class CancellationFlag: Sendable {
+    private let value = Locked(false)
 
     public init() {}
 
-    public func cancel() { lock.withLock { value = true } }
+    public func cancel() { value.withLock { $0 = true } }
 
-    public var isCancelled: Bool { lock.withLock { value } }
+    public var isCancelled: Bool { value.withLock { $0 } }
 
     /// Sleeps up to `seconds`, waking early (and throwing) when cancelled.
     func sleep(_ seconds: TimeInterval) throws(HubError) {

@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 
 /// Byte-level BPE: a word's bytes start as single-byte symbols and are merged pairwise,
 /// always applying the merge with the lowest rank first (leftmost among equal ranks),
@@ -235,11 +236,10 @@ private struct MergeQueue {
 
 /// Bounded, thread-safe word -> ids cache. When full it stops inserting (no eviction), like
 /// the reference; a long-running service sees its common words early.
-final class WordCache: @unchecked Sendable {
+final class WordCache: Sendable {
     static let maxWordLength = 256
     private let capacity: Int
-    private var entries: [[UInt8]: [Int]] = [:]
-    private let lock = NSLock()
+    private let entries = Locked<[[UInt8]: [Int]]>([:])
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -247,15 +247,13 @@ final class WordCache: @unchecked Sendable {
 
     func lookup(_ word: ArraySlice<UInt8>) -> [Int]? {
         let key = Array(word)
-        lock.lock()
-        defer { lock.unlock() }
-        return entries[key]
+        return entries.withLock { $0[key] }
     }
 
     func store(_ word: ArraySlice<UInt8>, _ ids: [Int]) {
         let key = Array(word)
-        lock.lock()
-        defer { lock.unlock() }
-        if entries.count < capacity { entries[key] = ids }
+        entries.withLock { entries in
+            if entries.count < capacity { entries[key] = ids }
+        }
     }
 }

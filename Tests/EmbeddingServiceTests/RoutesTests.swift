@@ -89,7 +89,11 @@ private func multipart(_ path: String, _ parts: [(name: String, filename: String
         #expect(info["dtype"] as? String == "torch.float32")
         #expect(info["flash_attn"] as? Bool == false)
         #expect(info["spatial_merge_size"] is NSNull)
-        #expect(info.count == 9)
+        // What runs where (issue 14): one dtype everywhere for this engine, no CPU tier reported.
+        #expect(info["vision_dtype"] as? String == "torch.float32")
+        #expect(info["text_dtype"] as? String == "torch.float32")
+        #expect(info["cpu_isa"] is NSNull)
+        #expect(info.count == 12)
     }
 
     @Test func warmingAnswers503WithProgress() throws {

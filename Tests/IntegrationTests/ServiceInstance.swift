@@ -46,6 +46,9 @@ final class ServiceInstance: Sendable {
         environment["COLPALI_NGINX_WORKERS"] = "1"
         // nginx.sh asks the binary for the upstream address.
         environment["COLPALI_BINARY"] = try Paths.binary()
+        // The outputs are compared with the float32 reference; `auto` would run the vision tower in
+        // bfloat16 on a CPU with AMX or AVX512_BF16 (issue 14), which the tiny model amplifies.
+        environment["COLPALI_DTYPE"] = "float32"
         return environment
     }
 

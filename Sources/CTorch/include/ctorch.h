@@ -176,6 +176,35 @@ ct_tensor ct_argmax(ct_tensor t, int64_t dim, int keepdim);
 /// p-norm over `dims` (all dimensions when ndim == 0).
 ct_tensor ct_norm(ct_tensor t, double p, const int64_t *dims, int ndim, int keepdim);
 
+// MARK: CPU features
+
+/// What this CPU and its OS let the process use, for choosing compute paths at run time. Each
+/// `cpu_` flag is the hardware's (cpuid); each `os_` flag says the kernel saves that register
+/// state (XCR0): an instruction set is usable only with both. All zero on non-x86 machines.
+typedef struct {
+    int cpu_fma;
+    int cpu_avx2;
+    /// AVX-512 F, DQ, BW and VL (oneDNN's "avx512_core").
+    int cpu_avx512_core;
+    /// VDPBF16PS and the bf16 conversions (AVX512_BF16).
+    int cpu_avx512_bf16;
+    int cpu_amx_tile;
+    int cpu_amx_bf16;
+    /// XCR0 bits 1-2 (YMM state), bits 1-2 and 5-7 (ZMM and opmask state), bits 17-18 (AMX tiles).
+    int os_ymm;
+    int os_zmm;
+    int os_amx;
+    /// Linux granted this process the AMX tile data state (arch_prctl ARCH_REQ_XCOMP_PERM, requested
+    /// here as oneDNN would before its first AMX kernel); 0 when AMX is absent or refused.
+    int amx_permitted;
+} ct_cpu_features;
+
+/// Fills `out` (cannot fail; NULL is ignored).
+void ct_cpu_features_detect(ct_cpu_features *out);
+/// libtorch's own answer (cpuinfo) for a capability name such as "avx2", "avx512_bf16" or
+/// "amx_bf16": 1 or 0, or -1 when libtorch does not know the name.
+int ct_cpu_capability(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,3 @@
-import BenchmarkSupport
 import ColModernVBert
 import Foundation
 import SafeTensors
@@ -11,15 +10,24 @@ import Torch
 /// Inputs file (safetensors, scripts/bench/make_inputs.py): `query.input_ids` /
 /// `query.attention_mask` [1, Lq], and `image.input_ids` / `image.attention_mask` [1, Li] with
 /// `image.pixel_values` [1, T, C, S, S].
-struct ForwardBenchmark {
-    var modelDirectory: URL
-    var inputs: URL
-    var options: ModelOptions
-    var warmup: Int
-    var queryRuns: Int
-    var imageRuns: Int
+public struct ForwardBenchmark {
+    public var modelDirectory: URL
+    public var inputs: URL
+    public var options: ModelOptions
+    public var warmup: Int
+    public var queryRuns: Int
+    public var imageRuns: Int
 
-    func run() throws -> ForwardReport {
+    public init(modelDirectory: URL, inputs: URL, options: ModelOptions, warmup: Int, queryRuns: Int, imageRuns: Int) {
+        self.modelDirectory = modelDirectory
+        self.inputs = inputs
+        self.options = options
+        self.warmup = warmup
+        self.queryRuns = queryRuns
+        self.imageRuns = imageRuns
+    }
+
+    public func run() throws -> ForwardReport {
         let file = try SafeTensorsFile(path: inputs.path)
         let queryIds = try file.tensor("query.input_ids")
         let queryMask = try file.tensor("query.attention_mask")
@@ -86,7 +94,7 @@ struct ForwardBenchmark {
     }
 }
 
-struct BenchmarkFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct BenchmarkFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

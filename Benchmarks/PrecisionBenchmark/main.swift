@@ -1,0 +1,133 @@
+// Precision benchmark for scripts/bench_precision.sh: runs ColModernVBert's Swift forward pass in
+// each COLPALI_DTYPE mode on the benchmark inputs, writes the embeddings for the fidelity comparison
+// and times the vision tower against a plain-matmul GEMM roofline measured in the same process.
+//   ENABLE_BENCHMARKS=1 swift build -c release --product PrecisionBenchmark
+import ArgumentParser
+import BenchmarkSupport
+import ColModernVBert
+import Foundation
+import SafeTensors
+import Torch
+
+struct Arguments: ParsableArguments {
+    @Argument(help: "The checkpoint folder.") var model: String
+    @Argument(help: "The benchmark inputs (scripts/bench/make_inputs.py).") var inputs: String
+    @Argument(help: "Where the embeddings of each mode are written.") var out: String
+    @Option(help: "libtorch threads.") var threads = 2
+    @Option(help: "Timed vision-tower runs per mode (0: one forward pass per mode, embeddings only).") var imageRuns = 0
+    @Argument(help: "Modes: float32, mixed, bfloat16.") var modes: [String] = ["float32", "mixed", "bfloat16"]
+}
+
+let parsed = Arguments.parseOrExit()
+let modelDirectory = URL(fileURLWithPath: parsed.model)
+let inputs = URL(fileURLWithPath: parsed.inputs)
+let out = URL(fileURLWithPath: parsed.out, isDirectory: true)
+let threads = parsed.threads
+let imageRuns = parsed.imageRuns
+Torch.numThreads = threads
+
+func options(_ mode: String) -> ModelOptions? {
+    switch mode {
+    case "float32": ModelOptions(device: .cpu, dtype: .float32)
+    case "mixed": ModelOptions(device: .cpu, dtype: .float32, visionDType: .bfloat16)
+    case "bfloat16": ModelOptions(device: .cpu, dtype: .bfloat16)
+    default: nil
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}
+
+func write(_ embeddings: [TokenVectors], to name: String) throws -> [Int] {
+    var data = Data()
+    for embedding in embeddings {
+        embedding.values.withUnsafeBufferPointer { data.append(Data(buffer: $0)) }
+    }
+    try data.write(to: out.appendingPathComponent(name))
+    return embeddings.map(\.tokenCount)
+}
+
+/// Milliseconds of the best of `runs` calls of `body` (after one warm-up).
+func best(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    try body()
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    return times.min() ?? 0
+}
+
+do {
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    let file = try SafeTensorsFile(path: inputs.path)
+    let config = try ModelConfig.load(directory: modelDirectory)
+    let vision = config.vision
+    let tiles = try file.tensor("image.pixel_values").size(1)
+    // The vision tower's and connector's FLOPs for this page (multiply-adds x 2).
+    let rowsPerTile = vision.numPatches
+    let rows = Double(tiles * rowsPerTile)
+    let e = Double(vision.hiddenSize)
+    let i = Double(vision.intermediateSize)
+    let perLayer = 2 * rows * e * (3 * e + e + 2 * i) + 2 * 2 * Double(tiles) * Double(rowsPerTile * rowsPerTile) * e
+    let patchEmbedding = 2 * rows * e * Double(vision.numChannels * vision.patchSize * vision.patchSize)
+    let factor = Double(config.pixelShuffleFactor)
+    let connector = 2 * (rows / (factor * factor)) * (e * factor * factor) * Double(config.text.hiddenSize)
+    let towerFLOPs = Double(vision.numHiddenLayers) * perLayer + patchEmbedding + connector
+
+    var report: [String: Any] = [
+        "threads": Torch.numThreads, "tiles": tiles, "vision_tower_gflop": towerFLOPs / 1e9,
+        "cpu": CPUFeatures.detect().explanation,
+    ]
+    // GEMM roofline: the tower's four linear shapes at its tile batch (2 tiles), weighted by FLOPs.
+    let batchRows = 2 * rowsPerTile
+    let shapes = [
+        (vision.hiddenSize, 3 * vision.hiddenSize), (vision.hiddenSize, vision.hiddenSize),
+        (vision.hiddenSize, vision.intermediateSize), (vision.intermediateSize, vision.hiddenSize),
+    ]
+    for dtype in [DType.float32, .bfloat16] {
+        var seconds = 0.0
+        var flops = 0.0
+        for (inFeatures, outFeatures) in shapes {
+            let x = try Tensor.randn([batchRows, inFeatures], dtype: dtype)
+            let w = try Tensor.randn([outFeatures, inFeatures], dtype: dtype)
+            let b = try Tensor.randn([outFeatures], dtype: dtype)
+            let ms = try best(3) { _ = try x.linear(weight: w, bias: b) }
+            seconds += ms / 1e3
+            flops += 2 * Double(batchRows * inFeatures * outFeatures)
+        }
+        report["gemm_gflops_\(dtype)"] = flops / seconds / 1e9
+    }
+    var modes: [String: Any] = [:]
+    for mode in parsed.modes {
+        guard let modeOptions = options(mode) else { throw ColModernVBertError.invalidInput("unknown mode \(mode)") }
+        let timing = try ForwardBenchmark(
+            modelDirectory: modelDirectory, inputs: inputs, options: modeOptions, warmup: 1, queryRuns: 3, imageRuns: imageRuns
+        ).run()
+        let model = try ColModernVBertModel.load(directory: modelDirectory, options: modeOptions)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let image = try model.embedImages(
+            inputIds: file.tensor("image.input_ids"), attentionMask: file.tensor("image.attention_mask"),
+            pixelValues: file.tensor("image.pixel_values"))
+        let firstImageMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        let query = try model.embedQueries(inputIds: file.tensor("query.input_ids"), attentionMask: file.tensor("query.attention_mask"))
+        let visionMs = median(timing.imageVisionMilliseconds)
+        modes[mode] = [
+            "precision": model.precision.summary,
+            "image_tokens": try write(image, to: "\(mode).image.f32"), "query_tokens": try write(query, to: "\(mode).query.f32"),
+            "dim": model.dim, "vision_ms": visionMs, "text_ms": median(timing.imageTextMilliseconds),
+            "image_ms": median(timing.imageMilliseconds), "query_ms": median(timing.queryMilliseconds),
+            "vision_gflops": visionMs > 0 ? towerFLOPs / (visionMs / 1e3) / 1e9 : 0, "first_image_ms": firstImageMs,
+        ]
+    }
+    report["modes"] = modes
+    let json = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+    try json.write(to: out.appendingPathComponent("swift.json"))
+    print(String(decoding: json, as: UTF8.self))
+} catch {
+    FileHandle.standardError.write(Data("precision driver failed: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,71 @@
+import ColModernVBert
+import FastCGI
+import Foundation
+import Testing
+import Torch
+
+@testable import EmbeddingService
+
+/// COLPALI_DTYPE's modes and COLPALI_CPU_ISA, from the environment to the loaded model and /info.
+@Suite struct PrecisionConfigurationTests {
+    static let tinyModel = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/tiny-model")
+
+    @Test func autoLeavesEachTowerToTheMachine() throws {
+        let config = try ServiceConfiguration.fromEnvironment(["COLPALI_DTYPE": "auto"])
+        #expect(config.dtype == nil)
+        #expect(config.visionDType == nil)
+        #expect(config.cpuISALimit == nil)
+    }
+
+    @Test func mixedForcesTheVisionTowerToBFloat16() throws {
+        let config = try ServiceConfiguration.fromEnvironment(["COLPALI_DTYPE": "Mixed", "COLPALI_DEVICE": "cpu"])
+        #expect(config.dtype == .float32)
+        #expect(config.visionDType == .bfloat16)
+        #expect(config.resolvedDType == .float32, "queries run in the text tower's dtype")
+    }
+
+    @Test func theCPUTierCanBeCapped() throws {
+        #expect(try ServiceConfiguration.fromEnvironment(["COLPALI_CPU_ISA": "avx2"]).cpuISALimit == .avx2)
+        #expect(try ServiceConfiguration.fromEnvironment(["COLPALI_CPU_ISA": "AMX"]).cpuISALimit == .amxBF16)
+        for (name, value) in [("COLPALI_CPU_ISA", "neon"), ("COLPALI_DTYPE", "mixed16")] {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") {
+                try ServiceConfiguration.fromEnvironment([name: value])
+            }
+        }
+        do {
+            _ = try ServiceConfiguration.fromEnvironment(["COLPALI_CPU_ISA": "neon"])
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("amx_bf16"), "\(error)")
+        }
+    }
+
+    @Test(arguments: [
+        (["COLPALI_DTYPE": "mixed"], "torch.float32", "torch.bfloat16"),
+        (["COLPALI_DTYPE": "auto", "COLPALI_CPU_ISA": "avx2"], "torch.float32", "torch.float32"),
+        (["COLPALI_DTYPE": "bfloat16"], "torch.bfloat16", "torch.bfloat16"),
+    ])
+    func theEngineReportsWhatRunsWhere(environment: [String: String], text: String, vision: String) throws {
+        var config = try ServiceConfiguration.fromEnvironment(environment.merging(["COLPALI_DEVICE": "cpu"]) { a, _ in a })
+        config.cpuThreads = 1
+        let engine = try ModelEngine(directory: Self.tinyModel, modelID: "tiny", configuration: config)
+        #expect(engine.info.dtype == text)
+        #expect(engine.info.textDType == text)
+        #expect(engine.info.visionDType == vision)
+        let isa = try #require(engine.info.cpuISA.flatMap(CPUISA.init(rawValue:)))
+        #expect(isa <= CPUFeatures.detect().isa)
+        if environment["COLPALI_CPU_ISA"] == "avx2" { #expect(isa <= .avx2) }
+        #expect(engine.info.precision.contains(isa.rawValue), "\(engine.info.precision)")
+
+        let router = Routes(
+            state: ServiceState(.ready(engine)), limits: RequestLimits(maxQueries: 4, maxImages: 2, maxBodyBytes: 1 << 20),
+            apiVersion: "1", swaggerUIDirectory: nil
+        ).router()
+        let body = router.handle(HTTPRequest(method: .get, path: "/info")).body
+        let info = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        #expect(info["dtype"] as? String == text)
+        #expect(info["text_dtype"] as? String == text)
+        #expect(info["vision_dtype"] as? String == vision)
+        #expect(info["cpu_isa"] as? String == isa.rawValue)
+    }
+}
