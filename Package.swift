@@ -179,6 +179,13 @@ if let flag = environment["ENABLE_BENCHMARKS"], !flag.isEmpty, flag != "0" {
         .executableTarget(
             name: "ImageInputBenchmark", dependencies: ["Processing", "Imaging", "Torch", "BenchmarkSupport", argumentParser],
             path: "Benchmarks/ImageInputBenchmark", swiftSettings: swiftSettings),
+        // A page's /embed/images answer per encoding and pool factor: bytes, route time, pooler time.
+        .executableTarget(
+            name: "EncodingBenchmark",
+            dependencies: [
+                "EmbeddingService", "FastCGI", "Processing", "Imaging", "Tokenizers", "ColModernVBert", "BenchmarkSupport", argumentParser,
+            ],
+            path: "Benchmarks/EncodingBenchmark", swiftSettings: swiftSettings),
         // Each COLPALI_DTYPE mode's embeddings and vision-tower time (scripts/bench_precision.sh).
         .executableTarget(
             name: "PrecisionBenchmark", dependencies: ["ColModernVBert", "SafeTensors", "Torch", "BenchmarkSupport", argumentParser],
@@ -187,6 +194,7 @@ if let flag = environment["ENABLE_BENCHMARKS"], !flag.isEmpty, flag != "0" {
     products += [
         .executable(name: "ModelBenchmark", targets: ["ModelBenchmark"]),
         .executable(name: "ImageInputBenchmark", targets: ["ImageInputBenchmark"]),
+        .executable(name: "EncodingBenchmark", targets: ["EncodingBenchmark"]),
         .executable(name: "PrecisionBenchmark", targets: ["PrecisionBenchmark"]),
     ]
 }

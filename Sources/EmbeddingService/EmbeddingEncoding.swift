@@ -36,6 +36,15 @@ public enum EmbeddingEncoding: Sendable, Equatable {
         }
     }
 
+    /// A generous estimate of the bytes `floats` values take in this encoding (a writer's
+    /// starting capacity): up to ~12 characters per JSON float, 4/3 characters per base64 byte.
+    public func estimatedBytes(floats: Int) -> Int {
+        switch self {
+        case .json: floats * 12
+        case .base64(let dtype): 64 + (floats * dtype.byteWidth + 2) / 3 * 4
+        }
+    }
+
     /// Writes `rows` × `dim` floats (row-major) as this encoding's value.
     public func write(_ values: UnsafeBufferPointer<Float>, rows: Int, dim: Int, into writer: inout JSONWriter) {
         precondition(values.count == rows * dim, "values must hold rows × dim floats")

@@ -5,6 +5,7 @@
 public enum OpenAPIDocument {
     public static func json(version: String) -> String {
         template.replacingOccurrences(of: "__VERSION__", with: version.replacingOccurrences(of: "\"", with: ""))
+            .replacingOccurrences(of: "__MAX_POOL_FACTOR__", with: String(EmbeddingOptions.maxPoolFactor))
     }
 
     /// Swagger UI with syntax highlighting off (embedding payloads are huge), loading its
@@ -89,6 +90,7 @@ public enum OpenAPIDocument {
               "post": {
                 "summary": "Embed text queries",
                 "operationId": "embedQueries",
+                "parameters": [{"$ref": "#/components/parameters/Encoding"}, {"$ref": "#/components/parameters/DType"}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueriesRequest"}}}},
                 "responses": {
                   "200": {"description": "One embedding per query, in order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueryEmbeddings"}}}},
@@ -102,6 +104,7 @@ public enum OpenAPIDocument {
               "post": {
                 "summary": "Embed document-page images",
                 "operationId": "embedImages",
+                "parameters": [{"$ref": "#/components/parameters/Encoding"}, {"$ref": "#/components/parameters/DType"}, {"$ref": "#/components/parameters/PoolFactor"}],
                 "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/ImagesForm"}}}},
                 "responses": {
                   "200": {"description": "One item per file, in order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImageEmbeddings"}}}},
@@ -130,6 +133,11 @@ public enum OpenAPIDocument {
           "components": {
             "securitySchemes": {
               "bearerKey": {"type": "http", "scheme": "bearer", "description": "One of the configured API keys (only when keys are configured)."}
+            },
+            "parameters": {
+              "Encoding": {"name": "encoding", "in": "query", "required": false, "description": "How each embedding is written: `float` (JSON arrays of floats, the default) or `base64` (an EncodedTokenVectors object). May also be given in the body; both must agree.", "schema": {"$ref": "#/components/schemas/EncodingName"}},
+              "DType": {"name": "dtype", "in": "query", "required": false, "description": "With encoding=base64: `float32` (the default, bit-exact to the JSON floats) or `float16` (rounded to nearest even). May also be given in the body; both must agree.", "schema": {"$ref": "#/components/schemas/DTypeName"}},
+              "PoolFactor": {"name": "pool_factor", "in": "query", "required": false, "description": "Pool the image-patch vectors of each image (colpali-engine's hierarchical token pooling: Ward linkage, max(n // pool_factor, 1) clusters, means re-normalised); text-token vectors are kept. 1 (the default) leaves them as they are. May also be given as a form field; both must agree.", "schema": {"$ref": "#/components/schemas/PoolFactor"}}
             },
             "responses": {
               "BadRequest": {"description": "Bad input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -170,25 +178,49 @@ public enum OpenAPIDocument {
               "QueriesRequest": {
                 "type": "object",
                 "required": ["queries"],
-                "properties": {"queries": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}
+                "properties": {
+                  "queries": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+                  "encoding": {"$ref": "#/components/schemas/EncodingName"},
+                  "dtype": {"$ref": "#/components/schemas/DTypeName"}
+                }
               },
+              "EncodingName": {"type": "string", "enum": ["float", "json", "base64"], "default": "float"},
+              "DTypeName": {"type": "string", "enum": ["float32", "float16"], "default": "float32"},
+              "PoolFactor": {"type": "integer", "minimum": 1, "maximum": __MAX_POOL_FACTOR__, "default": 1},
               "TokenVectors": {"type": "array", "description": "One vector of `dim` floats per token", "items": {"type": "array", "items": {"type": "number"}}},
-              "QueryEmbeddings": {"type": "object", "required": ["embeddings"], "properties": {"embeddings": {"type": "array", "items": {"$ref": "#/components/schemas/TokenVectors"}}}},
+              "EncodedTokenVectors": {
+                "type": "object",
+                "description": "The token vectors as one base64 string (RFC 4648, padded) of little-endian values, row-major; in numpy: np.frombuffer(base64.b64decode(data), dtype='<f4' or '<f2').reshape(shape)",
+                "required": ["dtype", "shape", "data"],
+                "properties": {
+                  "dtype": {"$ref": "#/components/schemas/DTypeName"},
+                  "shape": {"type": "array", "description": "[tokens, dim]", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+                  "data": {"type": "string", "contentEncoding": "base64"}
+                }
+              },
+              "Embedding": {"anyOf": [{"$ref": "#/components/schemas/TokenVectors"}, {"$ref": "#/components/schemas/EncodedTokenVectors"}], "description": "JSON floats by default; an EncodedTokenVectors object with encoding=base64"},
+              "QueryEmbeddings": {"type": "object", "required": ["embeddings"], "properties": {"embeddings": {"type": "array", "items": {"$ref": "#/components/schemas/Embedding"}}}},
               "ImageEmbedding": {
                 "type": "object",
                 "required": ["embedding", "image_patch_start", "image_patch_len", "image_patch_indices"],
                 "properties": {
-                  "embedding": {"$ref": "#/components/schemas/TokenVectors"},
-                  "image_patch_start": {"type": "integer"},
-                  "image_patch_len": {"type": "integer"},
-                  "image_patch_indices": {"type": "array", "items": {"type": "integer"}}
+                  "embedding": {"$ref": "#/components/schemas/Embedding"},
+                  "image_patch_start": {"type": "integer", "description": "Row of the first image-patch vector (pooled: of the first pooled vector)"},
+                  "image_patch_len": {"type": "integer", "description": "How many vectors stand for the image (pooled: the pooled vectors)"},
+                  "image_patch_indices": {"type": "array", "items": {"type": "integer"}},
+                  "pool_factor": {"type": "integer", "description": "Present only when pooled: rows are the text tokens before the first patch, the pooled vectors, then the other text tokens in order"}
                 }
               },
               "ImageEmbeddings": {"type": "object", "required": ["embeddings"], "properties": {"embeddings": {"type": "array", "items": {"$ref": "#/components/schemas/ImageEmbedding"}}}},
               "ImagesForm": {
                 "type": "object",
                 "required": ["files"],
-                "properties": {"files": {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"}}}
+                "properties": {
+                  "files": {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"}},
+                  "encoding": {"$ref": "#/components/schemas/EncodingName"},
+                  "dtype": {"$ref": "#/components/schemas/DTypeName"},
+                  "pool_factor": {"$ref": "#/components/schemas/PoolFactor"}
+                }
               },
               "HeatmapForm": {
                 "type": "object",

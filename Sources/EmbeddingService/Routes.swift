@@ -239,16 +239,20 @@ public struct Routes: Sendable {
             throw tooManyQueries(items.count)
         }
         let queries = field.flatMap { reader.stringOrStringList($0, at: ["body", "queries"]) }
+        let optionFields = Self.optionalStrings(body, ["encoding", "dtype"], reader: &reader)
         try reader.finish()
         guard let queries, !queries.isEmpty else { throw HTTPError(400, "No queries provided") }
         guard queries.count <= limits.maxQueries else { throw tooManyQueries(queries.count) }
         for (index, query) in queries.enumerated() { try checkQueryLength(query, index: index) }
+        let encoding = try EmbeddingOptions.parse(query: request.queryItems, body: optionFields, pooling: false).encoding
         let vectors = try mapInputErrors { try engine().embedQueries(queries) }
-        var json = JSONWriter(capacity: vectors.reduce(64) { $0 + $1.values.count * 12 })
+        var json = JSONWriter(capacity: vectors.reduce(64) { $0 + encoding.estimatedBytes(floats: $1.values.count) })
         json.beginObject()
         json.key("embeddings")
         json.beginArray()
-        for item in vectors { json.floatMatrix(item.values, columns: item.dim) }
+        for item in vectors {
+            item.values.withUnsafeBufferPointer { encoding.write($0, rows: item.tokenCount, dim: item.dim, into: &json) }
+        }
         json.endArray()
         json.endObject()
         return HTTPResponse(writer: json)
@@ -267,15 +271,22 @@ public struct Routes: Sendable {
             guard file.isFile else { throw HTTPError(400, "Field files must be a file upload") }
             try requireImageType(file)
         }
+        let options = try EmbeddingOptions.parse(
+            query: request.queryItems, body: try Self.textFields(form, ["encoding", "dtype", "pool_factor"]), pooling: true)
         let embeddings = try mapInputErrors { try engine().embedImages(files.map { Array($0.data) }) }
-        var json = JSONWriter(capacity: embeddings.reduce(64) { $0 + $1.vectors.values.count * 12 })
+        // Pooling runs here, on the request thread, outside the engine's model lock.
+        let items = embeddings.map { PooledImageEmbedding(pooling: $0, factor: options.poolFactor) }
+        let encoding = options.encoding
+        var json = JSONWriter(capacity: items.reduce(64) { $0 + encoding.estimatedBytes(floats: $1.vectors.values.count) })
         json.beginObject()
         json.key("embeddings")
         json.beginArray()
-        for item in embeddings {
+        for item in items {
             json.beginObject()
             json.key("embedding")
-            json.floatMatrix(item.vectors.values, columns: item.vectors.dim)
+            item.vectors.values.withUnsafeBufferPointer {
+                encoding.write($0, rows: item.vectors.tokenCount, dim: item.vectors.dim, into: &json)
+            }
             json.key("image_patch_start")
             json.value(item.imagePatchIndices.first ?? 0)
             json.key("image_patch_len")
@@ -284,6 +295,11 @@ public struct Routes: Sendable {
             json.beginArray()
             for index in item.imagePatchIndices { json.value(index) }
             json.endArray()
+            // Only when pooled, so that the default answer stays byte-identical.
+            if item.poolFactor > 1 {
+                json.key("pool_factor")
+                json.value(item.poolFactor)
+            }
             json.endObject()
         }
         json.endArray()
@@ -368,6 +384,29 @@ public struct Routes: Sendable {
         } catch {
             throw HTTPError(400, "Malformed multipart body: \(error)")
         }
+    }
+
+    /// The members `names` of `body` that are strings (null counts as absent); any other
+    /// type is recorded as pydantic's `string_type`.
+    private static func optionalStrings(_ body: JSONObject, _ names: [String], reader: inout FieldReader) -> [String: String] {
+        var values: [String: String] = [:]
+        for name in names {
+            guard let value = body[name], value != .null else { continue }
+            if let text = reader.string(value, at: ["body", .key(name)]) { values[name] = text }
+        }
+        return values
+    }
+
+    /// The text fields `names` of `form` (the last of each, as Starlette picks); a file
+    /// upload under one of these names is a 400.
+    private static func textFields(_ form: FormData, _ names: [String]) throws -> [String: String] {
+        var values: [String: String] = [:]
+        for name in names {
+            guard let part = form.last(name) else { continue }
+            guard !part.isFile else { throw HTTPError(400, "Field \(name) must be a text field, not a file upload") }
+            values[name] = part.text
+        }
+        return values
     }
 
     private func missing(_ field: String) -> ValidationError {

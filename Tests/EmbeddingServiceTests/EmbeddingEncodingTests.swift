@@ -59,6 +59,17 @@ import Testing
         #expect(halves == [0x3C00, 0x3C02, 0x7BFF, 0xC000])
     }
 
+    /// The writer's starting capacity covers what base64 writes (no regrowth of a large body).
+    @Test func estimateCoversTheBase64Value() throws {
+        let values = (0..<1000).map { Float($0) * 0.001 }
+        for encoding in [EmbeddingEncoding.base64(.float32), .base64(.float16)] {
+            var writer = JSONWriter()
+            values.withUnsafeBufferPointer { encoding.write($0, rows: 10, dim: 100, into: &writer) }
+            #expect(writer.bytes.count <= encoding.estimatedBytes(floats: values.count), "\(encoding)")
+            #expect(writer.bytes.count * 2 > encoding.estimatedBytes(floats: values.count), "\(encoding)")
+        }
+    }
+
     @Test func jsonIsTheDefaultMatrix() throws {
         let object = written([0.25, 0.5, 1, 2], rows: 2, dim: 2, .json)
         #expect(object["e"] as? [[Double]] == [[0.25, 0.5], [1, 2]])
