@@ -30,9 +30,15 @@ extension ColModernVBertModel {
     /// Embeds images of different sizes in one batch without padding tiles. Item `i` is the prompt
     /// `inputIds[i]` (`imageSeqLen` `<image>` tokens per tile, in tile order) with its tiles
     /// `tiles[i]` [T, C, S, S]. Tiles already in the model's device and dtype are read in place.
-    public func embedImages(inputIds: [[Int]], tiles: [Tensor]) throws -> [TokenVectors] {
+    ///
+    /// `isCancelled` is asked before each item's vision tower and before the text tower; when it
+    /// says yes the call stops there and throws `CancellationError` (a page's vision tower takes
+    /// ~1 s on CPU at full size, so a caller that has gone away frees the model within about that).
+    public func embedImages(inputIds: [[Int]], tiles: [Tensor], isCancelled: () -> Bool = { false }) throws -> [TokenVectors] {
         let batch = try imageBatch(inputIds: inputIds, tiles: tiles)
-        return try embed(batch, imageFeatures: imageFeatures(of: batch))
+        let features = try imageFeatures(of: batch, isCancelled: isCancelled)
+        if isCancelled() { throw CancellationError() }
+        return try embed(batch, imageFeatures: features)
     }
 
     // MARK: - The image path in its stages (the model benchmark times each)
@@ -53,9 +59,13 @@ extension ColModernVBertModel {
 
     /// Vision tower and connector, item by item (no concatenated copy of the pixels):
     /// [N · imageSeqLen, textHidden] in batch-then-tile order; nil when there are no tiles.
-    package func imageFeatures(of batch: ImageBatch) throws -> Tensor? {
+    /// `isCancelled` is asked before each item; a yes throws `CancellationError`.
+    package func imageFeatures(of batch: ImageBatch, isCancelled: () -> Bool = { false }) throws -> Tensor? {
         try ColModernVBertError.wrapping {
-            let features = try batch.tiles.parts.map { try imageFeatures($0) }
+            let features = try batch.tiles.parts.map { part in
+                if isCancelled() { throw CancellationError() }
+                return try imageFeatures(part)
+            }
             return features.count <= 1 ? features.first : try Tensor.cat(features, dim: 0)
         }
     }

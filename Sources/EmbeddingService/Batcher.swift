@@ -10,15 +10,28 @@ import Foundation
 ///
 /// `serial` is shared between batchers that use the same model so that only one forward
 /// pass runs at a time (they would only compete for the same cores).
+///
+/// A caller whose request was abandoned (`isCancelled`) is dropped from the queue: by the
+/// leader before it takes a batch, or by the caller itself, which rechecks every
+/// `cancellationPoll` while it waits; it gets `BatcherError.abandoned` at once. A running batch
+/// is told to stop (the `process` closure's `stop`) only once every job in it is abandoned.
 public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendable {
     private final class Job {
         let inputs: [Input]
+        let isCancelled: () -> Bool
         var result: Result<[Output], Error>?
-        init(_ inputs: [Input]) { self.inputs = inputs }
+        init(_ inputs: [Input], isCancelled: @escaping () -> Bool) {
+            self.inputs = inputs
+            self.isCancelled = isCancelled
+        }
     }
 
+    /// How often a waiting caller rechecks its cancellation: a dropped request frees its
+    /// thread within this, not after the forward pass it waits behind (which takes seconds).
+    static var cancellationPoll: TimeInterval { 0.05 }
+
     private let maxBatch: Int
-    private let process: ([Input]) throws -> [Output]
+    private let process: ([Input], _ stop: () -> Bool) throws -> [Output]
     private let serial: NSLock
     private let condition = NSCondition()
     private var pending: [Job] = []
@@ -30,25 +43,40 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
     public var pendingJobs: Int { condition.withLock { pending.count } }
     private var completed = 0
 
-    public init(maxBatch: Int, serial: NSLock = NSLock(), process: @escaping ([Input]) throws -> [Output]) {
+    public convenience init(maxBatch: Int, serial: NSLock = NSLock(), process: @escaping ([Input]) throws -> [Output]) {
+        self.init(maxBatch: maxBatch, serial: serial) { inputs, _ in try process(inputs) }
+    }
+
+    /// `process` may poll `stop` between items and give up (throwing any error) when it says so:
+    /// then every caller of that batch has been abandoned.
+    public init(maxBatch: Int, serial: NSLock = NSLock(), process: @escaping ([Input], _ stop: () -> Bool) throws -> [Output]) {
         self.maxBatch = max(1, maxBatch)
         self.serial = serial
         self.process = process
     }
 
-    /// Blocks until the inputs have been processed; returns outputs in input order.
-    public func run(_ inputs: [Input]) throws -> [Output] {
+    /// Blocks until the inputs have been processed; returns outputs in input order. Throws
+    /// `BatcherError.abandoned` when `isCancelled` said so before the inputs' forward pass.
+    public func run(_ inputs: [Input], isCancelled: @escaping () -> Bool = { false }) throws -> [Output] {
         if inputs.isEmpty { return [] }
-        let job = Job(inputs)
+        let job = Job(inputs, isCancelled: isCancelled)
         condition.lock()
         pending.append(job)
         while job.result == nil {
             if leading {
-                condition.wait()
+                _ = condition.wait(until: Date().addingTimeInterval(Self.cancellationPoll))
+                if job.result == nil, job.isCancelled(), let index = pending.firstIndex(where: { $0 === job }) {
+                    pending.remove(at: index)
+                    job.result = .failure(BatcherError.abandoned(inputs: job.inputs.count))
+                }
+                continue
+            }
+            let batch = takeBatch()
+            guard !batch.isEmpty else {  // every pending job was abandoned, this one too
+                condition.broadcast()
                 continue
             }
             leading = true
-            let batch = takeBatch()
             condition.unlock()
             let outcome = runBatch(batch)
             condition.lock()
@@ -62,11 +90,17 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
     }
 
     /// Oldest jobs first while they fit in `maxBatch` inputs; the first job always fits.
+    /// Abandoned jobs are failed and left out.
     private func takeBatch() -> [Job] {
         var batch: [Job] = []
         var count = 0
         while let next = pending.first, batch.isEmpty || count + next.inputs.count <= maxBatch {
-            batch.append(pending.removeFirst())
+            pending.removeFirst()
+            if next.isCancelled() {
+                next.result = .failure(BatcherError.abandoned(inputs: next.inputs.count))
+                continue
+            }
+            batch.append(next)
             count += next.inputs.count
         }
         return batch
@@ -77,7 +111,7 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
         defer { serial.unlock() }
         let inputs = batch.flatMap(\.inputs)
         return Result {
-            let outputs = try process(inputs)
+            let outputs = try process(inputs) { batch.allSatisfy { $0.isCancelled() } }
             guard outputs.count == inputs.count else {
                 throw BatcherError.outputCountMismatch(inputs: inputs.count, outputs: outputs.count)
             }
@@ -99,13 +133,17 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
     }
 }
 
-public enum BatcherError: Error, CustomStringConvertible {
+public enum BatcherError: Error, Equatable, CustomStringConvertible {
     case outputCountMismatch(inputs: Int, outputs: Int)
+    /// The caller was abandoned while its inputs waited for a forward pass; they were dropped.
+    case abandoned(inputs: Int)
 
     public var description: String {
         switch self {
         case .outputCountMismatch(let inputs, let outputs):
             "internal error: batch of \(inputs) inputs produced \(outputs) outputs"
+        case .abandoned(let inputs):
+            "\(inputs) inputs dropped from the queue before their forward pass"
         }
     }
 }

@@ -1,4 +1,5 @@
 import ColModernVBert
+import FastCGI
 import Foundation
 
 /// An image's embedding and where its `<image>` tokens are.
@@ -70,11 +71,35 @@ public enum PatchesResult: Sendable, Equatable {
 ///
 /// Calls block the calling (request) thread; implementations may combine concurrent calls
 /// into one forward pass. Errors that are the client's fault are `InputError`s.
+///
+/// The `cancellation` variants drop the work of a request the web server has abandoned: they
+/// record what they skipped on the token and throw `RequestCancellation.abandoned`. The
+/// default implementations only check before starting.
 public protocol EmbeddingEngine: Sendable {
     var info: EngineInfo { get }
     func embedQueries(_ queries: [String]) throws -> [TokenVectors]
     func embedImages(_ images: [[UInt8]]) throws -> [ImageEmbedding]
+    func embedQueries(_ queries: [String], cancellation: RequestCancellation) throws -> [TokenVectors]
+    func embedImages(_ images: [[UInt8]], cancellation: RequestCancellation) throws -> [ImageEmbedding]
     func patchGrid(width: Int, height: Int) -> PatchesResult
+}
+
+extension EmbeddingEngine {
+    public func embedQueries(_ queries: [String], cancellation: RequestCancellation) throws -> [TokenVectors] {
+        if cancellation.isCancelled {
+            cancellation.recordSkipped("\(queries.count) queries")
+            throw RequestCancellation.abandoned
+        }
+        return try embedQueries(queries)
+    }
+
+    public func embedImages(_ images: [[UInt8]], cancellation: RequestCancellation) throws -> [ImageEmbedding] {
+        if cancellation.isCancelled {
+            cancellation.recordSkipped("\(images.count) images")
+            throw RequestCancellation.abandoned
+        }
+        return try embedImages(images)
+    }
 }
 
 /// Bad input that the client can fix; answered with 400 and `message`.

@@ -1,4 +1,5 @@
 import ColModernVBert
+import FastCGI
 import Foundation
 import Imaging
 import Processing
@@ -63,15 +64,31 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         }
         // Images are far larger than queries: a handful per forward pass bounds memory.
         let imagesPerPass = max(1, min(maxBatch, 4))
-        imageBatcher = Batcher(maxBatch: imagesPerPass, serial: serial) { inputs in
-            try stride(from: 0, to: inputs.count, by: imagesPerPass).flatMap { start in
-                let pass = inputs[start..<min(start + imagesPerPass, inputs.count)]
-                return try model.embedImages(inputIds: pass.map(\.prompt.inputIDs), tiles: pass.map { try $0.tilesTensor() })
+        imageBatcher = Batcher(maxBatch: imagesPerPass, serial: serial) { inputs, stop in
+            var embedded = 0
+            do {
+                return try stride(from: 0, to: inputs.count, by: imagesPerPass).flatMap { start in
+                    let pass = inputs[start..<min(start + imagesPerPass, inputs.count)]
+                    let vectors = try model.embedImages(
+                        inputIds: pass.map(\.prompt.inputIDs), tiles: pass.map { try $0.tilesTensor() }, isCancelled: stop)
+                    embedded += pass.count
+                    return vectors
+                }
+            } catch is CancellationError {
+                throw ForwardPassStopped(embedded: embedded, total: inputs.count)
             }
         }
     }
 
     public func embedQueries(_ queries: [String]) throws -> [TokenVectors] {
+        try embedQueries(queries, cancellation: RequestCancellation())
+    }
+
+    public func embedImages(_ images: [[UInt8]]) throws -> [ImageEmbedding] {
+        try embedImages(images, cancellation: RequestCancellation())
+    }
+
+    public func embedQueries(_ queries: [String], cancellation: RequestCancellation) throws -> [TokenVectors] {
         let sequences = try queries.enumerated().map { index, query in
             do {
                 return try processor.queryIDs(query)
@@ -81,20 +98,44 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
                 throw Self.classify(error, item: "query \(index)")
             }
         }
-        return try queryBatcher.run(sequences)
+        do {
+            return try queryBatcher.run(sequences) { cancellation.isCancelled }
+        } catch BatcherError.abandoned {
+            cancellation.recordSkipped("\(queries.count) queries dropped from the queue before their forward pass")
+            throw RequestCancellation.abandoned
+        }
     }
 
-    public func embedImages(_ images: [[UInt8]]) throws -> [ImageEmbedding] {
-        let inputs = try images.enumerated().map { index, bytes in
+    /// Checks for abandonment before each image is decoded, while the images wait for a forward
+    /// pass, and between images of the forward pass (when no live request shares it).
+    public func embedImages(_ images: [[UInt8]], cancellation: RequestCancellation) throws -> [ImageEmbedding] {
+        var inputs: [ImageInput] = []
+        inputs.reserveCapacity(images.count)
+        for (index, bytes) in images.enumerated() {
+            if cancellation.isCancelled {
+                cancellation.recordSkipped("\(images.count - index) of \(images.count) images not decoded, none embedded")
+                throw RequestCancellation.abandoned
+            }
             do {
-                return try self.images.input(encoded: bytes)
+                inputs.append(try self.images.input(encoded: bytes))
             } catch let error as ImagingError {
                 throw InputError("image \(index): \(error)")
             } catch let error as TokenizerError {
                 throw Self.classify(error, item: "image \(index)")
             }
         }
-        let vectors = try imageBatcher.run(inputs)
+        let vectors: [TokenVectors]
+        do {
+            vectors = try imageBatcher.run(inputs) { cancellation.isCancelled }
+        } catch BatcherError.abandoned {
+            cancellation.recordSkipped("\(images.count) images dropped from the queue before their forward pass")
+            throw RequestCancellation.abandoned
+        } catch let stopped as ForwardPassStopped {
+            cancellation.recordSkipped(
+                "forward pass stopped between images: \(stopped.total - stopped.embedded) of \(stopped.total) images of the batch "
+                    + "(this request's \(images.count) among them) not embedded")
+            throw RequestCancellation.abandoned
+        }
         return zip(vectors, inputs).map { vectors, input in
             ImageEmbedding(
                 vectors: vectors, imagePatchIndices: input.prompt.imageTokenPositions,
@@ -128,6 +169,13 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         case .invalidConfiguration, .missingToken, .tilingMismatch: ModelEngineError.inconsistentCheckpoint("\(item): \(error)")
         }
     }
+}
+
+/// The image batcher's forward pass stopped because every request in it was abandoned: how many
+/// of its images had been embedded by then (whole passes of up to four).
+struct ForwardPassStopped: Error {
+    let embedded: Int
+    let total: Int
 }
 
 /// The checkpoint cannot be served: a load-time failure, never the client's (`InputError`).

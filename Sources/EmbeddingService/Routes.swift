@@ -245,7 +245,7 @@ public struct Routes: Sendable {
         guard queries.count <= limits.maxQueries else { throw tooManyQueries(queries.count) }
         for (index, query) in queries.enumerated() { try checkQueryLength(query, index: index) }
         let encoding = try EmbeddingOptions.parse(query: request.queryItems, body: optionFields, pooling: false).encoding
-        let vectors = try mapInputErrors { try engine().embedQueries(queries) }
+        let vectors = try mapInputErrors { try engine().embedQueries(queries, cancellation: request.cancellation) }
         var json = JSONWriter(capacity: vectors.reduce(64) { $0 + encoding.estimatedBytes(floats: $1.values.count) })
         json.beginObject()
         json.key("embeddings")
@@ -273,7 +273,7 @@ public struct Routes: Sendable {
         }
         let options = try EmbeddingOptions.parse(
             query: request.queryItems, body: try Self.textFields(form, ["encoding", "dtype", "pool_factor"]), pooling: true)
-        let embeddings = try mapInputErrors { try engine().embedImages(files.map { Array($0.data) }) }
+        let embeddings = try mapInputErrors { try engine().embedImages(files.map { Array($0.data) }, cancellation: request.cancellation) }
         // Pooling runs here, on the request thread, outside the engine's model lock.
         let items = embeddings.map { PooledImageEmbedding(pooling: $0, factor: options.poolFactor) }
         let encoding = options.encoding

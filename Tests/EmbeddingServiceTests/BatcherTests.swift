@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import Testing
 
 @testable import EmbeddingService
@@ -92,5 +93,98 @@ private final class Gate: @unchecked Sendable {
         #expect(try batcher.run([7]) == [7])
         let wrong = Batcher<Int, Int>(maxBatch: 4) { _ in [] }
         #expect(throws: BatcherError.self) { try wrong.run([1]) }
+    }
+
+    /// A caller abandoned while it waits behind a running pass leaves at once with
+    /// `.abandoned`, and its inputs never reach `process`.
+    @Test func abandonedQueuedCallersAreDroppedBeforeTheirForwardPass() throws {
+        let seen = Gate()
+        let firstPassMayFinish = DispatchSemaphore(value: 0)
+        let batcher = Batcher<Int, Int>(maxBatch: 64) { inputs in
+            seen.lock.withLock { seen.calls.append(inputs) }
+            if inputs == [1] { firstPassMayFinish.wait() }
+            return inputs
+        }
+        let abandoned = Locked(false)
+        let results = Gate()
+        let done = DispatchGroup()
+        done.enter()
+        Thread {
+            _ = try? batcher.run([1])
+            done.leave()
+        }.start()
+        while seen.lock.withLock({ seen.calls.isEmpty }) { Thread.sleep(forTimeInterval: 0.001) }
+        let dropped = DispatchSemaphore(value: 0)
+        Thread {
+            do {
+                _ = try batcher.run([2, 3]) { abandoned.withLock { $0 } }
+            } catch let error as BatcherError {
+                if error == .abandoned(inputs: 2) { results.lock.withLock { results.calls.append([2]) } }
+            } catch {}
+            dropped.signal()
+        }.start()
+        while batcher.pendingJobs < 1 { Thread.sleep(forTimeInterval: 0.001) }
+        abandoned.withLock { $0 = true }
+        // It leaves while the first pass still runs.
+        #expect(dropped.wait(timeout: .now() + 1) == .success)
+        #expect(results.lock.withLock { results.calls } == [[2]])
+        #expect(batcher.pendingJobs == 0)
+        firstPassMayFinish.signal()
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(seen.lock.withLock { seen.calls } == [[1]])
+        #expect(batcher.batchesRun == 1)
+    }
+
+    /// A caller already abandoned when a leader takes the queue is left out of the batch.
+    @Test func theLeaderLeavesAbandonedJobsOut() throws {
+        let seen = Gate()
+        let batcher = Batcher<Int, Int>(maxBatch: 64) { inputs in
+            seen.lock.withLock { seen.calls.append(inputs) }
+            return inputs
+        }
+        #expect(throws: BatcherError.abandoned(inputs: 1)) { try batcher.run([7]) { true } }
+        #expect(try batcher.run([8]) { false } == [8])
+        #expect(seen.lock.withLock { seen.calls } == [[8]])
+    }
+
+    /// `stop` is false while any caller of the pass is still there: here two callers share one
+    /// pass, and the pass sees `stop` turn true only after both have given up.
+    @Test func aRunningPassIsToldToStopOnlyWhenAllItsCallersAreGone() throws {
+        let gone = Locked([false, false])
+        let stopSeen = Locked<[Bool]>([])
+        let firstPassMayFinish = DispatchSemaphore(value: 0)
+        let secondPassStarted = DispatchSemaphore(value: 0)
+        let batcher = Batcher<Int, Int>(maxBatch: 64) { inputs, stop in
+            if inputs == [0] {
+                firstPassMayFinish.wait()
+                return inputs
+            }
+            secondPassStarted.signal()
+            stopSeen.withLock { $0.append(stop()) }
+            gone.withLock { $0[0] = true }
+            stopSeen.withLock { $0.append(stop()) }
+            gone.withLock { $0[1] = true }
+            stopSeen.withLock { $0.append(stop()) }
+            throw CancellationError()
+        }
+        let done = DispatchGroup()
+        func start(_ inputs: [Int], _ isCancelled: @escaping @Sendable () -> Bool) {
+            done.enter()
+            Thread {
+                _ = try? batcher.run(inputs, isCancelled: isCancelled)
+                done.leave()
+            }.start()
+        }
+        start([0]) { false }
+        while batcher.pendingJobs > 0 || batcher.batchesRun > 0 { Thread.sleep(forTimeInterval: 0.001) }
+        Thread.sleep(forTimeInterval: 0.05)  // the first pass is running
+        start([1]) { gone.withLock { $0[0] } }
+        start([2]) { gone.withLock { $0[1] } }
+        while batcher.pendingJobs < 2 { Thread.sleep(forTimeInterval: 0.001) }
+        firstPassMayFinish.signal()
+        #expect(secondPassStarted.wait(timeout: .now() + 10) == .success)
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(stopSeen.withLock { $0 } == [false, false, true])
+        #expect(batcher.batchesRun == 2)
     }
 }

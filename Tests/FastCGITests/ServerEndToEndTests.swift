@@ -323,6 +323,54 @@ import Testing
         #expect(after.text == "small")
     }
 
+    /// The web server closing the connection while the handler runs cancels the request's
+    /// token: the handler stops early, nothing is written, and a warning says what was skipped.
+    @Test func webServerHangingUpCancelsTheRunningRequest() throws {
+        let path = Self.socketPath("abandon")
+        let socket = try ListeningSocket.bind(.unix(path: path))
+        let records = LogRecorder()
+        let server = try FastCGIServer(
+            listeningDescriptor: socket.fileDescriptor,
+            handler: ClosureHandler { request in
+                guard request.path == "/slow" else { return HTTPResponse(text: "quick") }
+                // Ten "items" of 0.5 s each, checking the token between them.
+                for item in 0..<10 {
+                    if request.cancellation.isCancelled {
+                        request.cancellation.recordSkipped("\(10 - item) of 10 items")
+                        return HTTPResponse(text: "unread")
+                    }
+                    usleep(500_000)
+                }
+                return HTTPResponse(text: "all done")
+            },
+            configuration: FastCGIServerConfiguration(acceptThreads: 1), logger: records.logger)
+        try server.start()
+        defer {
+            server.stop()
+            server.wait()
+            socket.close()
+        }
+        let connection = try FastCGIConnection.open(.unix(path: path), timeoutSeconds: 10)
+        var wire = FastCGIRecord.beginRequest(requestID: 1, keepConnection: false)
+        wire += FastCGIRecord.stream(
+            .params, requestID: 1, content: FastCGIRecord.nameValuePairs([("DOCUMENT_URI", "/slow"), ("CONTENT_LENGTH", "3")]))
+        wire += FastCGIRecord.stream(.stdin, requestID: 1, content: Array("abc".utf8))
+        try connection.write(wire)
+        usleep(700_000)  // the handler is inside its second item
+        let hungUp = MonotonicTime.now()
+        connection.close()
+
+        #expect(Self.eventually { records.requests.count == 1 })
+        // Without the watcher the handler would run its full 5 s.
+        #expect(hungUp.elapsed < 1.5)
+        #expect(records.requests.first?.delivered == false)
+        let warnings = records.messages(at: .warning)
+        #expect(warnings.contains { $0.contains("request abandoned") && $0.contains("/slow") && $0.contains("of 10 items") })
+        #expect(!warnings.contains { $0.contains("client went away") })
+        let after = try FastCGIClient(address: .unix(path: path), timeoutSeconds: 10).send(.get, "/quick")
+        #expect(after.text == "quick")
+    }
+
     /// Each request's line carries nginx's request id and the metadata of the logger the
     /// server was given (the worker puts its name and pid there).
     @Test func requestLinesCarryTheRequestIDAndTheLoggersMetadata() throws {

@@ -10,6 +10,9 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Every FastCGI parameter as received (`REMOTE_ADDR`, `REQUEST_ID`, …).
     public var parameters: [String: String]
+    /// Set when the web server abandons the request (see `FastCGIServer`); never set for a
+    /// request built outside the server.
+    public var cancellation = RequestCancellation()
 
     public init(
         method: HTTPMethod, path: String, query: String = "", headers: HTTPHeaders = HTTPHeaders(),

@@ -32,16 +32,24 @@ import POSIX
 ///
 /// Each connection serves one request and is closed (nginx's default, no
 /// `fastcgi_keep_conn`): a kept connection would tie a thread to an idle peer.
+///
+/// ## Abandoned requests
+/// While a handler runs, a `ConnectionWatcher` thread polls the request's connection: when the
+/// web server closes it (its client hung up, a timeout) or aborts the request, the request's
+/// `HTTPRequest.cancellation` is cancelled, so the handler can drop its queued or remaining
+/// work. Such a request is logged at warning with what it skipped, and nothing is written back.
 public final class FastCGIServer: Sendable {
     /// The listening socket's descriptor (owned by the caller).
     public let listeningDescriptor: Int32
     public let configuration: FastCGIServerConfiguration
     private let handler: any RequestHandler
     private let logger: Logger
+    private let watcher: ConnectionWatcher
 
     private struct State {
         var started = false
         var threads: [pthread_t] = []
+        var watcherThread: pthread_t?
         var inFlight = 0
         var served = 0
     }
@@ -66,6 +74,13 @@ public final class FastCGIServer: Sendable {
         }
         wakeRead = fds[0]
         wakeWrite = fds[1]
+        do {
+            watcher = try ConnectionWatcher()
+        } catch {
+            Glibc.close(fds[0])
+            Glibc.close(fds[1])
+            throw error
+        }
     }
 
     deinit {
@@ -98,6 +113,7 @@ public final class FastCGIServer: Sendable {
         // TCP connections inherit these from the listener, which bounds libfcgi's reads of
         // the request head too; unix connections do not, so `serve` sets them again.
         setTimeouts(listeningDescriptor)
+        let watcherThread = try spawnThread(stackBytes: 256 * 1024) { [watcher] in watcher.run() }
         let count = max(1, configuration.acceptThreads)
         var threads: [pthread_t] = []
         for index in 0..<count {
@@ -107,10 +123,15 @@ public final class FastCGIServer: Sendable {
                 // Leave no half-started server: stop and join what did start.
                 stop()
                 for thread in threads { pthread_join(thread, nil) }
+                watcher.shutdown()
+                pthread_join(watcherThread, nil)
                 throw error
             }
         }
-        state.withLock { $0.threads = threads }
+        state.withLock {
+            $0.threads = threads
+            $0.watcherThread = watcherThread
+        }
     }
 
     /// Begins a graceful stop: no new requests, in-flight ones complete. Returns at once;
@@ -122,11 +143,19 @@ public final class FastCGIServer: Sendable {
 
     /// Blocks until every accept thread has exited (after `stop()`).
     public func wait() {
-        let threads = state.withLock { current -> [pthread_t] in
-            defer { current.threads = [] }
-            return current.threads
+        let (threads, watcherThread) = state.withLock { current -> ([pthread_t], pthread_t?) in
+            defer {
+                current.threads = []
+                current.watcherThread = nil
+            }
+            return (current.threads, current.watcherThread)
         }
         for thread in threads { pthread_join(thread, nil) }
+        // The watcher outlives the accept threads: requests finishing during a drain stay watched.
+        if let watcherThread {
+            watcher.shutdown()
+            pthread_join(watcherThread, nil)
+        }
     }
 
     /// `start()` then `wait()`: serves until `stop()` is called from elsewhere.
@@ -200,14 +229,23 @@ public final class FastCGIServer: Sendable {
             response = HTTPError.bodyParseError.response
         case .body(let body):
             httpRequest.body = body
+            let watch = watcher.watch(request.pointee.ipcFd, token: httpRequest.cancellation)
             response = handler.handle(httpRequest)
+            watcher.unwatch(watch)
         }
-        let delivered = exchange.write(response)
+        let cancellation = httpRequest.cancellation
+        // Nobody reads the answer to an abandoned request: it is not written.
+        let delivered = cancellation.isCancelled ? false : exchange.write(response)
         let metadata = RequestLog.metadata(
             parameters: parameters, requestBytes: httpRequest.body.count, responseBytes: response.body.count,
             seconds: started.elapsed, thread: thread, delivered: delivered)
         logger.info("\(httpRequest.method.rawValue) \(httpRequest.path) \(response.status)", metadata: metadata)
-        if !delivered {
+        if let reason = cancellation.reason {
+            let skipped = cancellation.skipped
+            let what = skipped.isEmpty ? "its work had finished" : "skipped: \(skipped.joined(separator: "; "))"
+            logger.warning(
+                "request abandoned, \(httpRequest.method.rawValue) \(httpRequest.path): \(reason); \(what)", metadata: metadata)
+        } else if !delivered {
             logger.warning(
                 "client went away before the response to \(httpRequest.method.rawValue) \(httpRequest.path) was written",
                 metadata: metadata)
