@@ -32,8 +32,8 @@ extension ColModernVBertModel {
     /// `tiles[i]` [T, C, S, S]. Tiles already in the model's device and dtype are read in place.
     ///
     /// `isCancelled` is asked before each item's vision tower and before the text tower; when it
-    /// says yes the call stops there and throws `CancellationError` (a page's vision tower takes
-    /// ~1 s on CPU at full size, so a caller that has gone away frees the model within about that).
+    /// says yes the call stops there and throws `CancellationError`, so a caller that has gone
+    /// away holds the model for at most one item's vision tower more.
     public func embedImages(inputIds: [[Int]], tiles: [Tensor], isCancelled: () -> Bool = { false }) throws -> [TokenVectors] {
         let batch = try imageBatch(inputIds: inputIds, tiles: tiles)
         let features = try imageFeatures(of: batch, isCancelled: isCancelled)
