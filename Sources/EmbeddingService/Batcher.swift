@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 
 /// Runs the inputs of concurrent requests through one `process` call where possible.
 ///
@@ -33,7 +34,7 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
 
     private let maxBatch: Int
     private let process: ([Input], _ stop: () -> Bool) throws -> [Output]
-    private let serial: NSLock
+    private let serial: Locked<Void>
     private let condition = NSCondition()
     private var pending: [Job] = []
     private var leading = false
@@ -44,13 +45,13 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
     public var pendingJobs: Int { condition.withLock { pending.count } }
     private var completed = 0
 
-    public convenience init(maxBatch: Int, serial: NSLock = NSLock(), process: @escaping ([Input]) throws -> [Output]) {
+    public convenience init(maxBatch: Int, serial: Locked<Void> = Locked(()), process: @escaping ([Input]) throws -> [Output]) {
         self.init(maxBatch: maxBatch, serial: serial) { inputs, _ in try process(inputs) }
     }
 
     /// `process` may poll `stop` between items and give up (throwing any error) when it says so:
     /// then every caller of that batch has been abandoned.
-    public init(maxBatch: Int, serial: NSLock = NSLock(), process: @escaping ([Input], _ stop: () -> Bool) throws -> [Output]) {
+    public init(maxBatch: Int, serial: Locked<Void> = Locked(()), process: @escaping ([Input], _ stop: () -> Bool) throws -> [Output]) {
         self.maxBatch = max(1, maxBatch)
         self.serial = serial
         self.process = process
@@ -108,15 +109,15 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
     }
 
     private func runBatch(_ batch: [Job]) -> Result<[Output], Error> {
-        serial.lock()
-        defer { serial.unlock() }
-        let inputs = batch.flatMap(\.inputs)
-        return Result {
-            let outputs = try process(inputs) { batch.allSatisfy { $0.isCancelled() } }
-            guard outputs.count == inputs.count else {
-                throw BatcherError.outputCountMismatch(inputs: inputs.count, outputs: outputs.count)
+        serial.withLock { _ in
+            let inputs = batch.flatMap(\.inputs)
+            return Result {
+                let outputs = try process(inputs) { batch.allSatisfy { $0.isCancelled() } }
+                guard outputs.count == inputs.count else {
+                    throw BatcherError.outputCountMismatch(inputs: inputs.count, outputs: outputs.count)
+                }
+                return outputs
             }
-            return outputs
         }
     }
 

@@ -2,6 +2,7 @@ import ColModernVBert
 import FastCGI
 import Foundation
 import Imaging
+import POSIX
 import Processing
 import Tokenizers
 import Torch
@@ -55,7 +56,7 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
             visionDType: model.precision.dtypes.vision.torchName, cpuISA: model.precision.cpuISA?.rawValue,
             precision: model.precision.summary)
 
-        let serial = NSLock()
+        let serial = Locked(())
         let maxBatch = configuration.maxBatchSize
         queryBatcher = Batcher(maxBatch: maxBatch, serial: serial) { sequences in
             try stride(from: 0, to: sequences.count, by: maxBatch).flatMap { start in
