@@ -48,16 +48,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-mkdir -p "$DIR"
-if [ ! -f "$DIR/model.safetensors" ] || [ ! -f "$DIR/config.json" ]; then
-    echo "== generating the full-size random checkpoint in $DIR"
-    "$PY" "$ROOT/scripts/fixtures/make_tiny_model.py" --full "$DIR"
-fi
 INPUTS="${INPUTS:-$DIR/bench_inputs.safetensors}"
-if [ ! -f "$INPUTS" ]; then
-    mkdir -p "$(dirname "$INPUTS")"
-    "$PY" "$ROOT/scripts/bench/make_inputs.py" "$INPUTS" "$DIR"
-fi
+. "$ROOT/scripts/bench/checkpoint.sh"
+bench_checkpoint "$PY" "$ROOT" "$DIR" "$INPUTS"
 
 echo "== building the Swift benchmark (release)"
 SCRATCH="$ROOT/.build-bench/swift"

@@ -31,13 +31,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-mkdir -p "$DIR"
-if [ ! -f "$DIR/model.safetensors" ] || [ ! -f "$DIR/config.json" ]; then
-    echo "== generating the full-size random checkpoint in $DIR"
-    "$PY" "$ROOT/scripts/fixtures/make_tiny_model.py" --full "$DIR"
-fi
 INPUTS="$DIR/bench_inputs.safetensors"
-[ -f "$INPUTS" ] || "$PY" "$ROOT/scripts/bench/make_inputs.py" "$INPUTS" "$DIR"
+. "$ROOT/scripts/bench/checkpoint.sh"
+bench_checkpoint "$PY" "$ROOT" "$DIR" "$INPUTS"
 
 echo "== building the Swift precision benchmark (release)"
 (cd "$ROOT" && ENABLE_BENCHMARKS=1 swift build -c release --product PrecisionBenchmark \
