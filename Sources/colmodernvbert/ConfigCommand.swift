@@ -9,7 +9,7 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Print configuration values the scripts need (from the environment, as `serve` reads it).",
-        subcommands: [Upstream.self])
+        subcommands: [Upstream.self, Overflow.self])
 }
 
 /// The pool's socket in nginx's `upstream { server ...; }` form. Reads only COLPALI_RUN_DIR
@@ -33,6 +33,21 @@ struct Upstream: ParsableCommand {
         case .inherited:
             throw UpstreamError(message: "COLPALI_LISTEN=\(listen) is an inherited descriptor; nginx needs unix:/path or host:port")
         }
+    }
+}
+
+/// The overflow socket (the master's 503 answer beyond the bounded queue) in nginx's form, for
+/// the upstream's `backup` server; prints nothing for a TCP or inherited pool, whose queue
+/// cannot refuse at once. Reads only COLPALI_RUN_DIR and COLPALI_LISTEN.
+struct Overflow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The overload answer's socket (in COLPALI_RUN_DIR) as nginx's upstream wants it; nothing for a TCP pool.",
+        discussion: "Prints unix:/absolute/path.sock when COLPALI_LISTEN is a unix socket (the default), else nothing.")
+
+    func run() throws {
+        guard let address = try ServiceConfiguration.overloadAddress(fromEnvironment: ProcessInfo.processInfo.environment)
+        else { return }
+        print(try Upstream.nginxForm(address, workingDirectory: FileManager.default.currentDirectoryPath))
     }
 }
 
