@@ -26,13 +26,20 @@ struct OverloadTests {
             workers: 1, https: false,
             overrides: ["COLPALI_REQUESTS_PER_WORKER": "1", "COLPALI_QUEUE_DEPTH": "1", "COLPALI_RETRY_AFTER": "3"])
         defer { instance.terminate() }
-        var client = instance.http
-        client.maxTime = 200
+        let client = {
+            var client = instance.http
+            client.maxTime = 200
+            return client
+        }()
         let page = try Self.bigPage(instance.directory)
         let pages = Array(repeating: FormField.file(name: "files", path: page, type: "image/png"), count: 16)
-        // One request in the worker's only slot, one in the queue.
-        let holders = (0..<2).map { _ in Task { try await client.postForm("/embed/images", pages) } }
-        try await Task.sleep(for: .seconds(2))
+        // One request in the worker's only slot, then one in the queue. (Sent together, the
+        // second could find the first still unaccepted in the backlog, and the queue full.)
+        var holders: [Task<HTTPAnswer, any Error>] = []
+        for _ in 0..<2 {
+            holders.append(Task { try await client.postForm("/embed/images", pages) })
+            try await Task.sleep(for: .seconds(1))
+        }
         var timings: [Double] = []
         var answers: [HTTPAnswer] = []
         for index in 0..<3 {

@@ -42,7 +42,7 @@ extension ScriptSuites {
             let directory = try TemporaryDirectory()
             let (output, http, _) = try await render(["COLPALI_LISTEN": "127.0.0.1:9123"], in: directory)
             #expect(http?.contains("server 127.0.0.1:9123 max_fails=0;") == true, "\(output)")
-            #expect(http?.contains("backup") == false)
+            #expect(http?.contains(" backup;") == false, "no backup server line")
         }
 
         @Test func theImageRateCanBeOffOrStandAlone() async throws {
