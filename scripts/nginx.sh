@@ -72,19 +72,14 @@ service_binary() {
     command -v colmodernvbert || die "the colmodernvbert binary was not found (swift build, or set COLPALI_BINARY)"
 }
 
-# nginx's upstream: unix:/absolute/path or host:port, with the run directory this script uses.
-upstream_address() {
+# nginx's upstream: the pool, unix:/absolute/path or host:port, with the run directory this
+# script uses; then the master's overload answer (503 beyond the pool's bounded queue) as the
+# backup server, unix:/absolute/path, or an empty line for a TCP pool (whose full backlog
+# cannot refuse at once). One call: each loads the binary (~0.3 s).
+upstream_addresses() {
     local binary
     binary="$(service_binary)" || exit 1
-    COLPALI_RUN_DIR="$run_dir" "$binary" config upstream || die "cannot work out the pool's address (COLPALI_LISTEN, see above)"
-}
-
-# The master's overload answer (503 beyond the pool's bounded queue) as nginx's backup server:
-# unix:/absolute/path, or nothing for a TCP pool (whose full backlog cannot refuse at once).
-overflow_address() {
-    local binary
-    binary="$(service_binary)" || exit 1
-    COLPALI_RUN_DIR="$run_dir" "$binary" config overflow || die "cannot work out the overload socket (COLPALI_LISTEN, see above)"
+    COLPALI_RUN_DIR="$run_dir" "$binary" config upstream --overflow || die "cannot work out the pool's address (COLPALI_LISTEN, see above)"
 }
 
 # The pool's socket group as a name (nginx's user directive takes names), or nothing when
@@ -157,8 +152,10 @@ if [ -z "$nginx_bin" ]; then
     [ -n "$nginx_bin" ] || { [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx; } || die "nginx not found (install it or set COLPALI_NGINX_BIN)"
 fi
 # After this script's own checks, so their messages come first.
-upstream="$(upstream_address)"
-overflow="$(overflow_address)"
+addresses="$(upstream_addresses)"
+upstream="${addresses%%$'\n'*}"
+overflow=""
+[[ "$addresses" != *$'\n'* ]] || overflow="${addresses#*$'\n'}"
 
 # --- rendering ------------------------------------------------------------------
 
