@@ -85,7 +85,7 @@ COLPALI_MODEL_ID="$model" COLPALI_RUN_DIR="$run_dir" COLPALI_WORKERS="$workers" 
     setsid "$binary" serve > "$run_dir/serve.log" 2>&1 &
 master=$!
 pids+=("$master")
-COLPALI_RUN_DIR="$run_dir" COLPALI_HTTP_PORT="$ours_port" COLPALI_HTTPS_PORT=off COLPALI_RATE_LIMIT=off \
+COLPALI_RUN_DIR="$run_dir" COLPALI_HTTP_PORT="$ours_port" COLPALI_HTTPS_PORT=off COLPALI_RATE_LIMIT=off COLPALI_IMAGE_RATE_LIMIT=off \
     COLPALI_CONN_LIMIT=off COLPALI_NGINX_ACCESS_LOG=off COLPALI_NGINX_WORKERS=1 \
     setsid scripts/nginx.sh run > "$run_dir/nginx.log" 2>&1 &
 pids+=("$!")

@@ -19,6 +19,8 @@
 #   COLPALI_MAX_REQUEST_BYTES  64m        body limit (bytes, or with k/m/g); larger bodies get 413
 #   COLPALI_RATE_LIMIT         20r/s      per-client request rate (N r/s or r/m), or "off"
 #   COLPALI_RATE_BURST         40         requests over the rate accepted at once before 429
+#   COLPALI_IMAGE_RATE_LIMIT   2r/s       per-client rate of /embed/images and /heatmap, or "off"
+#   COLPALI_IMAGE_RATE_BURST   4          image requests over that rate accepted at once before 429
 #   COLPALI_CONN_LIMIT         32         concurrent connections per client, or "off"
 #   COLPALI_UPSTREAM_TIMEOUT   300        seconds a request may take in the pool
 #   COLPALI_NGINX_WORKERS      auto       nginx worker processes
@@ -70,11 +72,14 @@ service_binary() {
     command -v colmodernvbert || die "the colmodernvbert binary was not found (swift build, or set COLPALI_BINARY)"
 }
 
-# nginx's upstream: unix:/absolute/path or host:port, with the run directory this script uses.
-upstream_address() {
+# nginx's upstream: the pool, unix:/absolute/path or host:port, with the run directory this
+# script uses; then the master's overload answer (503 beyond the pool's bounded queue) as the
+# backup server, unix:/absolute/path, or an empty line for a TCP pool (whose full backlog
+# cannot refuse at once). One call: each loads the binary (~0.3 s).
+upstream_addresses() {
     local binary
     binary="$(service_binary)" || exit 1
-    COLPALI_RUN_DIR="$run_dir" "$binary" config upstream || die "cannot work out the pool's address (COLPALI_LISTEN, see above)"
+    COLPALI_RUN_DIR="$run_dir" "$binary" config upstream --overflow || die "cannot work out the pool's address (COLPALI_LISTEN, see above)"
 }
 
 # The pool's socket group as a name (nginx's user directive takes names), or nothing when
@@ -127,6 +132,10 @@ rate="${COLPALI_RATE_LIMIT:-20r/s}"
 [ "${rate,,}" = off ] || [[ "$rate" =~ ^[0-9]+r/[sm]$ ]] || die "COLPALI_RATE_LIMIT=$rate: expected e.g. 20r/s, 600r/m or off"
 burst="${COLPALI_RATE_BURST:-40}"
 [[ "$burst" =~ ^[0-9]+$ ]] || die "COLPALI_RATE_BURST=$burst: expected a number"
+image_rate="${COLPALI_IMAGE_RATE_LIMIT:-2r/s}"
+[ "${image_rate,,}" = off ] || [[ "$image_rate" =~ ^[0-9]+r/[sm]$ ]] || die "COLPALI_IMAGE_RATE_LIMIT=$image_rate: expected e.g. 2r/s, 60r/m or off"
+image_burst="${COLPALI_IMAGE_RATE_BURST:-4}"
+[[ "$image_burst" =~ ^[0-9]+$ ]] || die "COLPALI_IMAGE_RATE_BURST=$image_burst: expected a number"
 conn="${COLPALI_CONN_LIMIT:-32}"
 [ "${conn,,}" = off ] || [[ "$conn" =~ ^[1-9][0-9]*$ ]] || die "COLPALI_CONN_LIMIT=$conn: expected a positive number or off"
 timeout="${COLPALI_UPSTREAM_TIMEOUT:-300}"
@@ -143,7 +152,10 @@ if [ -z "$nginx_bin" ]; then
     [ -n "$nginx_bin" ] || { [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx; } || die "nginx not found (install it or set COLPALI_NGINX_BIN)"
 fi
 # After this script's own checks, so their messages come first.
-upstream="$(upstream_address)"
+addresses="$(upstream_addresses)"
+upstream="${addresses%%$'\n'*}"
+overflow=""
+[[ "$addresses" != *$'\n'* ]] || overflow="${addresses#*$'\n'}"
 
 # --- rendering ------------------------------------------------------------------
 
@@ -179,16 +191,21 @@ render_includes() { # DIR
         request_uri='$uri$is_args$args'
         if_prefix=1
     fi
-    local rate_on=1 conn_on=1 burst_params=""
+    local rate_on=1 image_rate_on=1 conn_on=1 burst_params="" image_burst_params="" overflow_on=0
     # A burst of 0 is nginx's default and must not be written out ("burst=0" is rejected).
     ((burst == 0)) || burst_params=" burst=$burst nodelay"
+    ((image_burst == 0)) || image_burst_params=" burst=$image_burst nodelay"
     [ "${rate,,}" != off ] || rate_on=0
+    [ "${image_rate,,}" != off ] || image_rate_on=0
     [ "${conn,,}" != off ] || conn_on=0
+    [ -z "$overflow" ] || overflow_on=1
     render "$templates/colmodernvbert-http.conf.template" "$dir/colmodernvbert-http.conf" \
-        UPSTREAM="$upstream" IF_RATE=$rate_on RATE_LIMIT="$rate" IF_CONN=$conn_on
+        UPSTREAM="$upstream" IF_OVERFLOW=$overflow_on OVERFLOW="$overflow" IF_RATE=$rate_on RATE_LIMIT="$rate" \
+        IF_IMAGE_RATE=$image_rate_on IMAGE_RATE_LIMIT="$image_rate" IF_CONN=$conn_on
     render "$templates/colmodernvbert-locations.conf.template" "$dir/colmodernvbert-locations.conf" \
         LOCATION="$location" IF_PREFIX=$if_prefix IF_WHOLE=$((1 - if_prefix)) PATH_PREFIX="$path_prefix" REQUEST_URI="$request_uri" \
-        IF_RATE=$rate_on RATE_BURST="$burst_params" IF_CONN=$conn_on CONN_LIMIT="$conn" \
+        IF_RATE=$rate_on RATE_BURST="$burst_params" IF_IMAGE_RATE=$image_rate_on IMAGE_RATE_BURST="$image_burst_params" \
+        IF_ANY_RATE=$((rate_on | image_rate_on)) IF_CONN=$conn_on CONN_LIMIT="$conn" \
         MAX_BODY="$max_body" UPSTREAM_TIMEOUT="$timeout"
 }
 
@@ -254,7 +271,7 @@ case "${1:-}" in
         listening=()
         [ "$http_port" = off ] || listening+=("http://${COLPALI_BIND_ADDRESS:-127.0.0.1}:$http_port")
         [ "$https_port" = off ] || listening+=("https://${COLPALI_BIND_ADDRESS:-127.0.0.1}:$https_port")
-        log "nginx on ${listening[*]} -> $upstream (body limit $max_body, rate $rate, connections $conn)"
+        log "nginx on ${listening[*]} -> $upstream (body limit $max_body, rate $rate, image rate $image_rate, connections $conn${overflow:+, overload answer $overflow})"
         exec "$nginx_bin" -e stderr -p "$prefix/" -c "$prefix/nginx.conf"
         ;;
     snippet)

@@ -166,7 +166,8 @@ def main():
         "COLPALI_RUN_DIR": run, "COLPALI_LISTEN": f"unix:{run}/pool.sock", "COLPALI_MODEL_ID": args.model,
         "COLPALI_WORKERS": str(args.workers), "CPU_THREADS": str(args.threads), "HF_HOME": os.path.join(work, "hf"),
         "COLPALI_BIND_ADDRESS": "127.0.0.1", "COLPALI_HTTP_PORT": str(port), "COLPALI_HTTPS_PORT": "off",
-        "COLPALI_RATE_LIMIT": "off", "COLPALI_CONN_LIMIT": "off", "COLPALI_NGINX_ACCESS_LOG": "off",
+        "COLPALI_RATE_LIMIT": "off", "COLPALI_IMAGE_RATE_LIMIT": "off", "COLPALI_CONN_LIMIT": "off",
+        "COLPALI_NGINX_ACCESS_LOG": "off",
         "COLPALI_NGINX_WORKERS": "1", "COLPALI_BINARY": args.binary,
     })
     master_log = open(os.path.join(work, "master.log"), "wb")

@@ -44,7 +44,10 @@ public struct Master: Sendable {
 
         if let warning = config.listenExposureWarning { logger.warning("\(warning)") }
         if case .unix = config.listen { logger.info("socket \(config.socketPermissions)") }
-        let listener = try ListeningSocket.bind(config.listen, permissions: config.socketPermissions)
+        let listener = try ListeningSocket.bind(
+            config.listen, backlog: config.listenBacklog, permissions: config.socketPermissions)
+        let overload = try startOverloadResponder()
+        defer { overload?.stop() }
         let signals = try SignalRelay.install()
         var workerEnvironment = environment
         workerEnvironment["COLPALI_RUN_DIR"] = config.runDirectory.path
@@ -53,7 +56,11 @@ public struct Master: Sendable {
             configuration: SupervisorConfiguration(
                 command: WorkerCommand(executable: executable, arguments: ["worker"], environment: workerEnvironment),
                 workerCount: config.workers),
-            listener: listener, logger: logger)
+            listener: listener, logger: logger,
+            observer: { event in
+                // A draining pool is not overloaded: nginx answers its own 502, as for the pool socket.
+                if case .stopping = event { overload?.refuseNewConnections() }
+            })
 
         let outcome = WarmupOutcome()
         let warmup = Thread {
@@ -76,6 +83,25 @@ public struct Master: Sendable {
         }
         status.remove()
         return outcome.failed ? 1 : 0
+    }
+
+    /// The overflow answer beyond the bounded queue (issue 12), on a unix pool only: the queue
+    /// is the pool socket's backlog, and only a unix socket refuses at once when it is full.
+    private func startOverloadResponder() throws -> OverloadResponder? {
+        let config = configuration
+        guard let address = config.overloadAddress else {
+            logger.info("queue: the pool's backlog holds \(config.effectiveQueueDepth) requests; no overload answer on a TCP pool")
+            return nil
+        }
+        let socket = try ListeningSocket.bind(address, permissions: config.socketPermissions)
+        let responder = try OverloadResponder(
+            listener: socket,
+            answer: OverloadAnswer(queueDepth: config.effectiveQueueDepth, retryAfterSeconds: config.retryAfterSeconds),
+            maxBodyBytes: config.maxRequestBytes, logger: logger)
+        try responder.start()
+        logger.info(
+            "queue: \(config.effectiveQueueDepth) requests wait in the pool's backlog; beyond them 503 from \(address)")
+        return responder
     }
 
     /// Downloads (or finds) the model and publishes progress; false on failure.

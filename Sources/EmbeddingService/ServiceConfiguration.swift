@@ -62,6 +62,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var apiKeys = APIKeys()
     /// `COLPALI_MAX_QUERY_BYTES`: UTF-8 bytes per query, checked before tokenization.
     public var maxQueryBytes = RequestLimits.defaultMaxQueryBytes
+    // The bounded queue and the overload answer (issue 12; OverloadResponder.swift).
+    /// `COLPALI_QUEUE_DEPTH`: requests waiting in the pool socket's backlog beyond those the
+    /// workers hold; by default `workers` × `requestsPerWorker`. Beyond it nginx gets 503 at once.
+    public var queueDepth: Int?
+    /// `COLPALI_RETRY_AFTER`: seconds in the overload answer's `Retry-After`.
+    public var retryAfterSeconds = 1
 
     public init(runDirectory: URL = URL(fileURLWithPath: ".run", isDirectory: true)) {
         self.runDirectory = runDirectory
@@ -96,7 +102,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var stateFile: URL { runDirectory.appendingPathComponent("state.json") }
 
     /// `COLPALI_RUN_DIR`, default `./.run` (absolute).
-    private static func runDirectory(_ reader: EnvironmentReader) -> URL {
+    static func runDirectory(_ reader: EnvironmentReader) -> URL {
         let run = reader.string("COLPALI_RUN_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
         return run ?? URL(fileURLWithPath: ".run", isDirectory: true).standardizedFileURL
     }
@@ -109,7 +115,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         return try listenAddress(reader, runDirectory: runDirectory(reader))
     }
 
-    private static func listenAddress(_ reader: EnvironmentReader, runDirectory: URL) throws(ConfigurationError) -> ListenAddress {
+    static func listenAddress(_ reader: EnvironmentReader, runDirectory: URL) throws(ConfigurationError) -> ListenAddress {
         if let text = reader.string("COLPALI_LISTEN") {
             do {
                 return try ListenAddress(parsing: text)
@@ -157,6 +163,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
         // Request authentication and query length (issue 12).
         config.apiKeys = try APIKeys.fromEnvironment(environment)
         config.maxQueryBytes = try reader.byteSize("COLPALI_MAX_QUERY_BYTES") ?? config.maxQueryBytes
+        // The bounded queue and the overload answer (issue 12).
+        config.queueDepth = try reader.int(queueDepthVariable, in: 1...65_535)
+        config.retryAfterSeconds = try reader.int("COLPALI_RETRY_AFTER", in: 0...3600) ?? config.retryAfterSeconds
 
         if let text = reader.string("COLPALI_DEVICE"), text.lowercased() != "auto" {
             guard let device = Device(parsing: text) else {

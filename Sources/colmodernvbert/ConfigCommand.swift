@@ -18,11 +18,24 @@ struct ConfigCommand: ParsableCommand {
 struct Upstream: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The pool's socket (COLPALI_LISTEN, default in COLPALI_RUN_DIR) as nginx's upstream wants it.",
-        discussion: "Prints unix:/absolute/path.sock (a relative path made absolute against the working directory) or host:port.")
+        discussion: """
+            Prints unix:/absolute/path.sock (a relative path made absolute against the working directory) or host:port. \
+            With --overflow, a second line names the master's overload answer (503 beyond the bounded queue) for the \
+            upstream's backup server, when the pool is a unix socket (a TCP backlog cannot refuse at once).
+            """)
+
+    @Flag(help: "Also print the overload answer's socket (unix pools only) on a second line.")
+    var overflow = false
 
     func run() throws {
-        let listen = try ServiceConfiguration.listenAddress(fromEnvironment: ProcessInfo.processInfo.environment)
-        print(try Self.nginxForm(listen, workingDirectory: FileManager.default.currentDirectoryPath))
+        let environment = ProcessInfo.processInfo.environment
+        let workingDirectory = FileManager.default.currentDirectoryPath
+        let listen = try ServiceConfiguration.listenAddress(fromEnvironment: environment)
+        print(try Self.nginxForm(listen, workingDirectory: workingDirectory))
+        // One call for both (each loads libtorch: ~0.3 s, measured), so nginx starts no later.
+        if overflow, let address = try ServiceConfiguration.overloadAddress(fromEnvironment: environment) {
+            print(try Self.nginxForm(address, workingDirectory: workingDirectory))
+        }
     }
 
     /// `unix:/abs` or `host:port` (`[v6]:port`); an inherited descriptor is no address nginx can use.

@@ -41,6 +41,7 @@ final class ServiceInstance: Sendable {
         environment["COLPALI_HTTPS_PORT"] = https ? String(try freePort()) : "off"
         environment["COLPALI_HTTP_PORT"] = http ? String(try freePort()) : "off"
         environment["COLPALI_RATE_LIMIT"] = "off"
+        environment["COLPALI_IMAGE_RATE_LIMIT"] = "off"
         environment["COLPALI_CONN_LIMIT"] = "off"
         environment["COLPALI_NGINX_ACCESS_LOG"] = "off"
         environment["COLPALI_NGINX_WORKERS"] = "1"
