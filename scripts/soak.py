@@ -11,7 +11,8 @@ checkpoint unless --model says otherwise. Traffic: queries, page images, bad inp
 with the status it must get), /health, and clients that hang up before the answer.
 
 Report: requests sent / ok / failed; failures outside the requests in flight at a kill
-(a request is in flight at a kill when it started before and ended after it; rolls are
+(a request is in flight at a kill when its time overlaps the kill, from the signal until the
+victim has exited, since a dying worker may still accept a connection; rolls are
 graceful, so a failure during a roll counts as outside); the pool's memory (PSS of master +
 workers, so pages they share count once) after warm-up and at the end. Exits 1 if any
 failure is outside a kill, if the memory grew by more than --rss-tolerance (default 10 %),
@@ -55,6 +56,15 @@ def children(pid):
             except OSError:
                 pass
     return out
+
+
+def exited(pid):
+    """True once `pid` is gone or a zombie (dead, not yet reaped by the master)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
 
 
 def pss_kib(pid):
@@ -225,8 +235,14 @@ def main():
             if now >= next_kill:
                 victims = children(master.pid)
                 if victims:
-                    os.kill(random.choice(victims), signal.SIGKILL)
-                    kills.append(now)
+                    victim = random.choice(victims)
+                    os.kill(victim, signal.SIGKILL)
+                    # SIGKILL is asynchronous: until the victim is gone it may still accept a
+                    # connection, so the kill lasts until its process has exited (at most 1 s).
+                    gone_by = time.time() + 1
+                    while time.time() < gone_by and not exited(victim):
+                        time.sleep(0.002)
+                    kills.append((now, time.time()))
                 next_kill = now + random.uniform(0.5, 1.5) * args.kill_every
             if now >= next_roll:
                 master.send_signal(signal.SIGHUP)
@@ -247,7 +263,7 @@ def main():
         rss_end = pool_rss()
 
         failed = [r for r in records if not r[3]]
-        at_kill = [r for r in failed if any(r[0] <= k <= r[1] for k in kills)]
+        at_kill = [r for r in failed if any(r[0] <= end and start <= r[1] for start, end in kills)]
         outside = [r for r in failed if r not in at_kill]
         alive = master.poll() is None and nginx.poll() is None
         growth = (rss_end - rss_start) / rss_start if rss_start else 0.0
