@@ -55,21 +55,30 @@ build() {
                 "${sources[@]}" ${libraries[$target]} -lm -o "$binary"
             ;;
         json | multipart)
-            # FastCGI's JSON, HTTP and multipart sources, instrumented, as one static library
-            # (module FastCGIFuzz) shared by both harnesses; each harness is then a quick compile.
+            # FastCGI's JSON, HTTP and multipart sources (with the request's cancellation token,
+            # which HTTPRequest carries), instrumented, as one static library (module FastCGIFuzz)
+            # over an instrumented POSIX module, shared by both harnesses; each harness is then a
+            # quick compile.
+            local posix="$out/fastcgi/libPOSIX.a"
+            local posix_sources=("$root"/Sources/POSIX/*.swift)
             local library="$out/fastcgi/libFastCGIFuzz.a"
             local sources=("$root"/Sources/FastCGI/JSON/*.swift "$root"/Sources/FastCGI/HTTP/*.swift
-                "$root"/Sources/FastCGI/Multipart/*.swift)
+                "$root"/Sources/FastCGI/Multipart/*.swift "$root"/Sources/FastCGI/Server/RequestCancellation.swift)
             mkdir -p "$out/fastcgi"
-            if stale "$library" "${sources[@]}"; then
+            if stale "$posix" "${posix_sources[@]}"; then
+                "$swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name POSIX \
+                    -emit-module -emit-module-path "$out/fastcgi/POSIX.swiftmodule" -emit-library -static \
+                    -o "$posix" -module-cache-path "$out/modules" "${posix_sources[@]}"
+            fi
+            if stale "$library" "${sources[@]}" "$posix"; then
                 "$swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name FastCGIFuzz \
                     -emit-module -emit-module-path "$out/fastcgi/FastCGIFuzz.swiftmodule" -emit-library -static \
-                    -o "$library" -I "$root/Sources/CFastCGI" -module-cache-path "$out/modules" "${sources[@]}"
+                    -o "$library" -I "$out/fastcgi" -I "$root/Sources/CFastCGI" -module-cache-path "$out/modules" "${sources[@]}"
             fi
             local harness
             harness="$root/Fuzz/swift/$([ "$target" = json ] && echo FuzzJSON || echo FuzzMultipart).swift"
             stale "$binary" "$harness" "$library" || return 0
-            "$swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -I "$out/fastcgi" -L "$out/fastcgi" -lFastCGIFuzz \
+            "$swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -I "$out/fastcgi" -L "$out/fastcgi" -lFastCGIFuzz -lPOSIX \
                 -I "$root/Sources/CFastCGI" -module-cache-path "$out/modules" "$harness" -o "$binary"
             ;;
         safetensors)
