@@ -122,12 +122,12 @@ var targets: [Target] = [
     ),
 
     .testTarget(name: "TorchTests", dependencies: ["Torch"], swiftSettings: swiftSettings),
-    .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Torch"], swiftSettings: swiftSettings),
+    .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Torch", "ProcessTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: swiftSettings),
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
     .testTarget(name: "ProcessingTests", dependencies: ["Processing"], swiftSettings: swiftSettings),
     .testTarget(
-        name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch", "SafeTensors", "Imaging"],
+        name: "ColModernVBertTests", dependencies: ["ColModernVBert", "Torch", "SafeTensors", "Imaging", "ProcessTestSupport"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "HubTests", dependencies: ["Hub", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import SafeTensors
 import Testing
 import Torch
@@ -37,14 +38,14 @@ import Torch
                 continue
             }
             let address = try #require(panels.withUnsafeBytes { $0.baseAddress } ?? nil)
-            #expect(try mapsLine(containing: address)?.hasSuffix(files[0]) == true)
+            #expect(mapsLine(containing: address)?.hasSuffix(files[0]) == true)
         }
         for layer in first.vision.layers + second.vision.layers {
             let address = try #require(layer.attention.qkv.weight.withUnsafeBytes { $0.baseAddress } ?? nil)
-            #expect(try mapsLine(containing: address)?.hasSuffix(files[0]) == true)
+            #expect(mapsLine(containing: address)?.hasSuffix(files[0]) == true)
         }
         let table = try #require(second.text.embeddings.table.withUnsafeBytes { $0.baseAddress } ?? nil)
-        #expect(try mapsLine(containing: table)?.hasSuffix(files[0]) == true)
+        #expect(mapsLine(containing: table)?.hasSuffix(files[0]) == true)
 
         let reference = try Fixtures.tinyModelLoaded()
         for name in ["queries_left_padded", "query_1"] {
@@ -82,19 +83,4 @@ import Torch
         #expect(bfloat16.path != file.path, "another dtype derives other tensors")
         bfloat16.finish()
     }
-}
-
-/// The /proc/self/maps line covering `address`, without its newline.
-private func mapsLine(containing address: UnsafeRawPointer) throws -> String? {
-    guard let stream = fopen("/proc/self/maps", "r") else { return nil }
-    defer { fclose(stream) }
-    let target = UInt(bitPattern: address)
-    var buffer = [CChar](repeating: 0, count: 4096)
-    while fgets(&buffer, Int32(buffer.count), stream) != nil {
-        let line = String(cString: buffer).trimmingCharacters(in: .newlines)
-        let bounds = line.prefix { $0 != " " }.split(separator: "-")
-        guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16) else { continue }
-        if start <= target && target < end { return line }
-    }
-    return nil
 }

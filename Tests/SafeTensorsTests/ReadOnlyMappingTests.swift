@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 @testable import SafeTensors
@@ -43,18 +44,5 @@ private let fixtures = URL(fileURLWithPath: #filePath)
 
 /// The permission field ("r--p", "rw-p", ...) of the /proc/self/maps line covering `address`.
 func mappingPermissions(containing address: UnsafeRawPointer) -> String? {
-    // Read with stdio: /proc files report size 0, and one line per mapping is all that is needed.
-    guard let stream = fopen("/proc/self/maps", "r") else { return nil }
-    defer { fclose(stream) }
-    let target = UInt(bitPattern: address)
-    var buffer = [CChar](repeating: 0, count: 4096)
-    while fgets(&buffer, Int32(buffer.count), stream) != nil {
-        let line = String(cString: buffer)
-        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard fields.count >= 2 else { continue }
-        let bounds = fields[0].split(separator: "-")
-        guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16) else { continue }
-        if start <= target && target < end { return String(fields[1]) }
-    }
-    return nil
+    mapsLine(containing: address)?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 import Torch
 
@@ -129,19 +130,4 @@ private final class Flag: @unchecked Sendable {
     private var value: SharedTensorFile?
     func set(_ reader: SharedTensorFile) { lock.withLock { value = reader } }
     var reader: SharedTensorFile? { lock.withLock { value } }
-}
-
-/// The /proc/self/maps line covering `address`, without its trailing newline.
-private func mapsLine(containing address: UnsafeRawPointer) -> String? {
-    guard let stream = fopen("/proc/self/maps", "r") else { return nil }
-    defer { fclose(stream) }
-    let target = UInt(bitPattern: address)
-    var buffer = [CChar](repeating: 0, count: 4096)
-    while fgets(&buffer, Int32(buffer.count), stream) != nil {
-        let line = String(cString: buffer).trimmingCharacters(in: .newlines)
-        let bounds = line.prefix { $0 != " " }.split(separator: "-")
-        guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16) else { continue }
-        if start <= target && target < end { return line }
-    }
-    return nil
 }
