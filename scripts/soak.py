@@ -228,6 +228,8 @@ def main():
         for t in threads:
             t.start()
         kills, rolls = [], []
+        samples = []  # (seconds since the start, pool PSS in KiB): the memory's course, printed
+        next_sample = time.time() + 60
         next_kill = time.time() + random.uniform(0.5, 1.5) * args.kill_every
         next_roll = time.time() + args.roll_every
         while time.time() < stop_at and any(t.is_alive() for t in threads):
@@ -244,6 +246,9 @@ def main():
                         time.sleep(0.002)
                     kills.append((now, time.time()))
                 next_kill = now + random.uniform(0.5, 1.5) * args.kill_every
+            if now >= next_sample:
+                samples.append((now - (stop_at - args.seconds), pool_rss()))
+                next_sample = now + 60
             if now >= next_roll:
                 master.send_signal(signal.SIGHUP)
                 rolls.append(now)
@@ -276,6 +281,8 @@ def main():
               f"({len(at_kill)} in flight at a kill, {len(outside)} outside)")
         print("by kind (ok/failed): " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(by_kind.items())))
         print(f"pool PSS: {rss_start // 1024} MiB after warm-up, {rss_end // 1024} MiB at the end ({growth:+.1%})")
+        if samples:
+            print("pool PSS each minute (MiB): " + " ".join(str(kib // 1024) for _, kib in samples))
         for r in outside[:10]:
             print(f"  failure outside a kill: {r[4]}")
         if not alive:
