@@ -14,6 +14,9 @@ public final class ProgressBarWriter: Sendable {
         /// When the first download update came, and its byte count (resumed bytes).
         var started: (time: Double, bytes: Int64)?
         var lastDraw: Double?
+        /// The newest update not yet final, drawn or not (a throttled one is drawn under the
+        /// next log line).
+        var latest: HubProgress?
         /// The line now on the screen, without a newline; nil when none is.
         var onScreen: String?
     }
@@ -53,6 +56,7 @@ public final class ProgressBarWriter: Sendable {
                     if state.started == nil { state.started = (now, progress.completedBytes) }
                     state.last = progress
                 }
+                state.latest = progress
                 if let last = state.lastDraw, now - last < minimumInterval { return }
                 state.lastDraw = now
                 let line = ProgressBar.line(progress, width: columns())
@@ -71,7 +75,9 @@ public final class ProgressBarWriter: Sendable {
     public func printAbove(_ text: String) {
         let body = text.hasSuffix("\n") ? text : text + "\n"
         state.withLock { state in
-            if let line = state.onScreen {
+            if let shown = state.onScreen {
+                let line = state.latest.map { ProgressBar.line($0, width: columns()) } ?? shown
+                state.onScreen = line
                 write("\r" + Self.clearToEnd + body + line + Self.clearToEnd)
             } else {
                 write(body)

@@ -86,6 +86,15 @@ import Testing
         #expect(text.hasSuffix(Self.clear + "\nafter the bar\n"), "\(text.debugDescription)")
     }
 
+    @Test func aLogLineRedrawsTheNewestUpdateEvenIfItWasThrottled() throws {
+        let screen = Screen()
+        screen.at(0, downloading(500_000))
+        screen.at(0.05, downloading(600_000))  // throttled
+        screen.writer.printAbove("note")
+        let text = try screen.output()
+        #expect(text.hasSuffix("note\n" + ProgressBar.line(downloading(600_000), width: 100) + Self.clear), "\(text.debugDescription)")
+    }
+
     @Test func aCachedModelGetsOneReadyLine() throws {
         let screen = Screen()
         screen.at(0, HubProgress(phase: .resolving, model: "org/tiny"))

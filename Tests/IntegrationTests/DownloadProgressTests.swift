@@ -96,8 +96,9 @@ struct DownloadProgressTests {
         // Each draw is `\r`, one line fitted to 99 columns, and clear-to-end-of-line.
         #expect(drawn.count >= 4, "\(text.debugDescription)")
         for line in drawn {
-            let body = line.hasSuffix(Self.clear + "\n") ? line.dropLast(Self.clear.count + 1) : Substring(line)
-            #expect(line.hasSuffix(Self.clear) || line.hasSuffix(Self.clear + "\n"), "\(line.debugDescription)")
+            let final = line.hasSuffix(Self.clear + "\n")
+            let body = line.dropLast(Self.clear.count + (final ? 1 : 0))
+            #expect(final || line.hasSuffix(Self.clear), "\(line.debugDescription)")
             #expect(!body.contains(Self.clear) && !body.contains("\n"), "one line per draw: \(line.debugDescription)")
             #expect(body.count < Self.width, "fits \(Self.width) columns: \(body.count): \(body)")
         }
@@ -130,11 +131,15 @@ struct DownloadProgressTests {
                 of: #/\r\u{1B}\[K[^\r\n]* debug colmodernvbert.download: [^\r\n]*\[Hub\] Downloading model\.safetensors \(762\.4 KB\)\n\[/#)
         )
         #expect(!fetching.isEmpty)
-        let logLines = text.split(separator: "\n").filter { $0.contains("colmodernvbert.download:") }
-        #expect(logLines.count >= 3, "\(text.debugDescription)")
-        for line in logLines {
+        // Each `\r` segment with a log line is: clear, the line, a newline, the bar drawn again.
+        let withLogs = draws(text).filter { $0.contains("colmodernvbert.download:") }
+        #expect(withLogs.count >= 3, "\(text.debugDescription)")
+        for segment in withLogs {
+            let parts = segment.dropFirst(Self.clear.count).split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+            #expect(segment.hasPrefix(Self.clear) && parts.count == 2, "a log line on a cleared line: \(segment.debugDescription)")
+            #expect(parts.first?.contains(#/^\S+ (debug|info) colmodernvbert\.download: /#) == true, "\(segment.debugDescription)")
             #expect(
-                line.hasPrefix("\r" + Self.clear) || !line.contains("\r"), "a log line starts on a cleared line: \(line.debugDescription)")
+                parts.count == 2 && parts[1].hasSuffix(Self.clear) && !parts[1].contains("colmodernvbert"), "\(segment.debugDescription)")
         }
         #expect(draws(text).last?.contains("100%") == true && text.hasSuffix(Self.clear + "\n"), "\(text.suffix(300).debugDescription)")
     }
