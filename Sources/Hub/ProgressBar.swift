@@ -24,8 +24,10 @@ public enum ProgressBar {
         switch progress.phase {
         case .resolving:
             return cut("resolving \(progress.model)", to: room)
-        case .ready where progress.completedBytes == 0 && progress.totalBytes == 0:
-            return cut("\(progress.model) ready", to: room)
+        case .ready where progress.completedBytes == 0 && progress.totalBytes == 0,
+            .failed where progress.completedBytes == 0 && progress.totalBytes == 0:
+            // Nothing was to be fetched (the cache is complete), or it failed before the first file.
+            return cut("\(progress.model) \(progress.phase.rawValue)", to: room)
         case .ready, .downloading, .failed:
             let parts = Parts(progress, elapsed: elapsed)
             return fit(parts, room: room)

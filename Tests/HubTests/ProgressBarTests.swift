@@ -107,6 +107,7 @@ import Testing
             bytesPerSecond: 12_300_000)
         #expect(ProgressBar.line(failed, width: 70) == "[======>         ]  42%  120.0 MB/280.0 MB  failed  model.safetensors")
         #expect(ProgressBar.line(HubProgress(phase: .ready, model: "org/tiny"), width: 80) == "org/tiny ready")
+        #expect(ProgressBar.line(HubProgress(phase: .failed, model: "org/tiny"), width: 80) == "org/tiny failed")
         #expect(ProgressBar.line(HubProgress(phase: .resolving, model: "org/tiny"), width: 80) == "resolving org/tiny")
     }
 
