@@ -19,10 +19,15 @@ enum Logs {
     static func make(_ label: String, environment: [String: String]) -> Logger {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = environment["COLPALI_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+            handler.logLevel = level(environment)
             return handler
         }
         return Logger(label: label)
+    }
+
+    /// `COLPALI_LOG_LEVEL`, else `fallback`.
+    static func level(_ environment: [String: String], fallback: Logger.Level = .info) -> Logger.Level {
+        environment["COLPALI_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? fallback
     }
 
     /// Runs `body` with the environment and a logger; a thrown error is logged as
@@ -78,7 +83,8 @@ struct WorkerCommand: ParsableCommand {
 
 struct Download: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fetch the model into the hub cache without serving (image builds, init containers).")
+        abstract: "Fetch the model into the hub cache without serving (image builds, init containers).",
+        discussion: "Progress: a bar on a terminal, log lines otherwise; COLPALI_PROGRESS=bar|log|auto overrides.")
 
     @Option(help: "Model id or local folder (default: COLPALI_MODEL_ID).")
     var model: String?
@@ -89,9 +95,23 @@ struct Download: ParsableCommand {
     func run() throws {
         try Logs.running("colmodernvbert.download") { environment, logger in
             let configuration = try ServiceConfiguration.fromEnvironment(environment)
-            let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment), logger: logger)
+            let display = try ProgressDisplay.choose(environment, standardErrorIsTerminal: isatty(STDERR_FILENO) == 1)
+            var hubLogger = logger
+            var observer: HubProgressObserver?
+            if display == .bar {
+                // The bar shows what the per-file info lines say; by default only warnings
+                // (retries, fallbacks) are logged, above it. COLPALI_LOG_LEVEL brings the rest back.
+                let bar = ProgressBarWriter(fileDescriptor: STDERR_FILENO)
+                hubLogger = Logger(label: logger.label) { label in
+                    var handler = StreamLogHandler(label: label, stream: bar.logStream)
+                    handler.logLevel = Logs.level(environment, fallback: .notice)
+                    return handler
+                }
+                observer = bar.observer
+            }
+            let hub = HubClient(configuration: HubConfiguration.fromEnvironment(environment), logger: hubLogger)
             let directory = try hub.ensureModel(
-                id: model ?? configuration.modelID, revision: revision ?? configuration.modelRevision)
+                id: model ?? configuration.modelID, revision: revision ?? configuration.modelRevision, observer: observer)
             print(directory.path)
             return 0
         }
