@@ -13,7 +13,7 @@ first if given and wait to be asked again, type the key; pick the image (the fil
 type the query, choose the aggregate, press "Show heatmap", wait until the page says it
 drew the heatmap (body[data-state]), then take a screenshot (DIR/demo.png).
 
-Prints one JSON report on stdout: the states seen, the texts shown (status, facts, key
+Prints one JSON report on stdout (and writes it to DIR/report.json): the states seen, the texts shown (status, facts, key
 prompt), the canvas's place on the screen, the heatmap the page received, console errors
 (a Content-Security-Policy refusal shows up there), what the tab stored, and, when Pillow
 and numpy are importable, pixel measures of the screenshot against the plain image and
@@ -312,6 +312,8 @@ def main():
         measure(report, options.image)
     report.pop("colours", None)
     report["seconds"] = round(time.monotonic() - started, 2)
+    with open(os.path.join(options.out, "report.json"), "w") as file:
+        json.dump(report, file, indent=1)
     json.dump(report, sys.stdout, indent=1)
     print()
     return 1 if "error" in report else 0

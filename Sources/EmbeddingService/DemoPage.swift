@@ -46,7 +46,8 @@ enum DemoPage {
         #status { min-height: 1.5em; font-weight: 600; }
         body[data-state=error] #status { color: #b91c1c; }
         .result { display: flex; flex-wrap: wrap; gap: 1.2rem; align-items: flex-start; }
-        figure { margin: 0; }
+        figure { margin: 0; flex: 0 1 auto; }
+        .result > section { flex: 1 1 16rem; min-width: 16rem; }
         #view { max-width: 100%; height: auto; border: 1px solid #999; background: #f4f4f4; }
         dl { display: grid; grid-template-columns: max-content auto; gap: .2rem .8rem; margin: 0; }
         dt { font-weight: 600; }
