@@ -7,20 +7,22 @@
 
 Chromium is driven over the DevTools protocol through a pipe (--remote-debugging-pipe:
 it reads commands on fd 3 and writes answers on fd 4, each a JSON text ended by NUL), so
-nothing beyond the standard library is needed to drive it. The steps are those of a user:
-open the page, (when --key is given) wait for the page to ask for a key, type --wrong-key
-first if given and wait to be asked again, type the key; pick the image (the file input),
-type the query, choose the aggregate, press "Show heatmap", wait until the page says it
-drew the heatmap (body[data-state]), then take a screenshot (DIR/demo.png).
+nothing beyond the standard library is needed to drive it. The steps are a user's: open
+the page; with --key, wait for the page to ask for a key (its first call got 401), type
+--wrong-key if given and wait to be asked again; pick the image (the file input), type the
+query, choose the aggregate, press "Show heatmap"; with --key, wait to be asked once more
+(the heatmap request got 401) and type the key, so that the page retries that request;
+wait until the page says it drew the heatmap (body[data-state]); take a screenshot
+(DIR/demo.png).
 
-Prints one JSON report on stdout (and writes it to DIR/report.json): the states seen, the texts shown (status, facts, key
-prompt), the canvas's place on the screen, the heatmap the page received, console errors
-(a Content-Security-Policy refusal shows up there), what the tab stored, and, when Pillow
-and numpy are importable, pixel measures of the screenshot against the plain image and
-against the plain image with the page's overlay composited the way a canvas does it
-(see measure()). The caller asserts on the report; this script only fails (exit 1) when it
-cannot drive the page at all. Every wait is bounded by --timeout; Chromium (its whole
-process group) is killed on the way out.
+Prints one JSON report on stdout (and writes it to DIR/report.json): the states seen, the
+texts shown (status, facts, key prompts), the canvas's place on the screen, the heatmap
+the page received, console errors (a Content-Security-Policy refusal shows up there), what
+the tab stored, and, when Pillow and numpy are importable, pixel measures of the
+screenshot against the plain image and against the plain image with the page's overlay
+composited the way a canvas does it (see measure()). The caller asserts on the report;
+this script fails (exit 1) only when it cannot drive the page at all. Every wait is
+bounded by --timeout; Chromium (its whole process group) is killed on the way out.
 """
 
 import argparse
@@ -56,10 +58,11 @@ class DevTools:
             chromium, "--headless=new", "--remote-debugging-pipe", f"--user-data-dir={self.profile}",
             "--no-first-run", "--no-default-browser-check", "--disable-gpu", "--disable-extensions",
             "--disable-background-networking", "--disable-sync", "--mute-audio", "--hide-scrollbars",
-            "--force-color-profile=srgb", "about:blank",
+            "--force-color-profile=srgb",
+            # Chromium refuses to start as root with its sandbox, and as another user it needs
+            # user namespaces (often unavailable in containers); it only ever loads the test service.
+            "--no-sandbox", "about:blank",
         ]
-        if os.geteuid() == 0:
-            args.insert(1, "--no-sandbox")  # Chromium refuses to start as root with its sandbox
         self.log = open(os.path.join(self.profile, "chromium.log"), "wb")
         self.process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
@@ -203,6 +206,7 @@ def drive(tools, options, report):
         " return {x: r.x + c.clientLeft, y: r.y + c.clientTop, width: c.clientWidth, height: c.clientHeight,"
         " pixels_x: c.width, pixels_y: c.height,"
         " device_pixel_ratio: window.devicePixelRatio}; })()")
+    report["canvas_label"] = tools.evaluate("document.getElementById('view').getAttribute('aria-label')")
     report["result"] = tools.evaluate("window.colmodernvbertDemo.result()")
     report["opacity"] = tools.evaluate("Number(document.getElementById('opacity').value) / 100")
     if report["result"]:
@@ -218,7 +222,8 @@ def drive(tools, options, report):
     for event in tools.events:
         entry = event.get("params", {}).get("entry", {})
         # Chromium asks for /favicon.ico by itself; the service has none (404).
-        if event.get("method") == "Log.entryAdded" and entry.get("level") == "error" and not entry.get("url", "").endswith("/favicon.ico"):
+        favicon = entry.get("url", "").endswith("/favicon.ico")
+        if event.get("method") == "Log.entryAdded" and entry.get("level") == "error" and not favicon:
             report["console_errors"].append(f"{entry.get('text', '')} ({entry.get('url', '')})")
         if event.get("method") == "Runtime.exceptionThrown":
             report["console_errors"].append(json.dumps(event["params"]["exceptionDetails"])[:500])

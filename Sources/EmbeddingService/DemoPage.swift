@@ -237,6 +237,10 @@ enum DemoPage {
             $("fact-size").textContent = size;
             $("legend-low").textContent = number(map.min_score);
             $("legend-high").textContent = number(map.max_score);
+            let best = [0, 0];
+            map.heatmap.forEach((row, r) => row.forEach((v, c) => { if (v > map.heatmap[best[0]][best[1]]) best = [r, c]; }));
+            $("view").setAttribute("aria-label", "The page image with the heatmap over it, " + map.grid_rows + " x " + map.grid_columns +
+              " patches; the closest patch is in row " + (best[0] + 1) + ", column " + (best[1] + 1) + ".");
           }
 
           function clearFacts() {

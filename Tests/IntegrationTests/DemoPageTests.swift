@@ -155,6 +155,9 @@ struct DemoPageTests {
             #expect(fixed ? shown.contains(String(format: "%.4f", value)) : shown.contains("e"), "\(name) \(value) in \(shown)")
         }
         #expect((raw["model_fact"] as? String)?.contains("tiny-model") == true, "\(raw["model_fact"] ?? "")")
+        // A screen reader hears what the picture shows.
+        let label = raw["canvas_label"] as? String ?? ""
+        #expect(label.contains("\(rows) x \(columns) patches; the closest patch is in row"), "\(label)")
 
         // The screenshot: the overlay is drawn over the picture at its natural size (the
         // canvas shows 850 x 1100 pixels 1:1), in the page's colours, with the picture visible.
