@@ -36,6 +36,9 @@ public struct Routes: Sendable {
         for asset in ["swagger-ui-bundle.js", "swagger-ui.css"] {
             router.get("/docs/\(asset)", authenticated { _ in try swaggerAsset(asset) })
         }
+        // Open like /health: a browser cannot send a key with a navigation; the page's API calls carry one (DemoPage).
+        router.get("/demo") { _ in DemoPage.page() }
+        router.get("/demo/demo.js") { _ in DemoPage.script() }
         return router
     }
 
