@@ -7,7 +7,8 @@
 #   4. builds the Swift package (debug by default; `--release` for the service)
 # With --reference (tests and benchmarks), also the Python reference in the same venv
 # (transformers, scipy, FastAPI for the reference service), torchvision's transforms beside
-# it (.deps/torchvision-py, scripts/fixtures/torchvision_env.sh) and wrk.
+# it (.deps/torchvision-py, scripts/fixtures/torchvision_env.sh) and the tests' Debian peers
+# (wrk, prometheus, chromium, iproute2).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,7 +32,10 @@ packages=(build-essential pkg-config ca-certificates curl openssl nginx
           libfcgi-dev libfcgi-bin libcurl4-openssl-dev
           libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libtiff-dev
           python3 python3-venv)
-((reference)) && packages+=(wrk)
+# The tests' own peers: wrk (load), Debian's prometheus (a real server scraping /metrics, and
+# promtool), chromium (the /demo page in a headless browser), iproute2 (network namespaces for the
+# multi-host test).
+((reference)) && packages+=(wrk prometheus chromium iproute2)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
