@@ -15,6 +15,16 @@ public final class PoolMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let factory: RegistryMetricsFactory
     private let state = Locked(GaugeShares())
+    /// The handlers by series (name and labels): the registry's get-or-create is a lookup
+    /// under its lock, with label hashing, on every datagram otherwise.
+    private let handlers = Locked<[String: Handler]>([:])
+
+    private enum Handler: @unchecked Sendable {
+        case counter(CoreMetrics.Counter)
+        case recorder(CoreMetrics.Recorder)
+        case timer(CoreMetrics.Timer)
+        case meter(CoreMetrics.Meter)
+    }
 
     private struct GaugeShares {
         var shares: [String: [Int32: Double]] = [:]
@@ -55,15 +65,22 @@ public final class PoolMetrics: Sendable {
     public func apply(_ observation: MetricObservation) {
         let name = observation.name
         let labels = observation.labels
+        let key = ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: ",")
         switch observation.operation {
         case .increment(let amount):
-            CoreMetrics.Counter(label: name, dimensions: labels, factory: factory).increment(by: amount)
+            guard case .counter(let counter) = handler(key, { .counter(.init(label: name, dimensions: labels, factory: factory)) })
+            else { return }
+            counter.increment(by: amount)
         case .observe(let value):
-            CoreMetrics.Recorder(label: name, dimensions: labels, factory: factory).record(value)
+            guard case .recorder(let recorder) = handler(key, { .recorder(.init(label: name, dimensions: labels, factory: factory)) })
+            else { return }
+            recorder.record(value)
         case .nanoseconds(let value):
-            CoreMetrics.Timer(label: name, dimensions: labels, factory: factory).recordNanoseconds(value)
+            guard case .timer(let timer) = handler(key, { .timer(.init(label: name, dimensions: labels, factory: factory)) }) else {
+                return
+            }
+            timer.recordNanoseconds(value)
         case .add, .set:
-            let key = ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: ",")
             let total: Double? = state.withLock { state in
                 guard !state.exited.contains(observation.pid) else { return nil }
                 var shares = state.shares[key] ?? [:]
@@ -75,7 +92,20 @@ public final class PoolMetrics: Sendable {
                 state.shares[key] = shares
                 return shares.values.reduce(0, +)
             }
-            if let total { CoreMetrics.Meter(label: name, dimensions: labels, factory: factory).set(total) }
+            guard let total, case .meter(let meter) = handler(key, { .meter(.init(label: name, dimensions: labels, factory: factory)) })
+            else { return }
+            meter.set(total)
+        }
+    }
+
+    /// The series' handler, made once. (A name has one kind: the decoder checks the operation
+    /// against the catalogue.)
+    private func handler(_ key: String, _ make: () -> Handler) -> Handler {
+        handlers.withLock { handlers in
+            if let existing = handlers[key] { return existing }
+            let made = make()
+            handlers[key] = made
+            return made
         }
     }
 
