@@ -39,6 +39,16 @@ import Testing
         #expect(
             try ServiceConfiguration.metricsAddress(fromEnvironment: ["COLPALI_RUN_DIR": "/tmp/m"])
                 == .unix(path: "/tmp/m/colmodernvbert-metrics.sock"))
+        #expect(
+            try ServiceConfiguration.metricsAddress(fromEnvironment: ["COLPALI_METRICS_LISTEN": "10.0.0.5:9101"])
+                == .tcp(host: "10.0.0.5", port: 9101))
+        for bad in ["fd:3", "nonsense"] {
+            #expect {
+                try ServiceConfiguration.metricsAddress(fromEnvironment: ["COLPALI_METRICS_LISTEN": bad])
+            } throws: { error in
+                "\(error)".contains("COLPALI_METRICS_LISTEN")
+            }
+        }
     }
 
     @Test(arguments: ["localhost", "10.0.0.0/33", "::1/129", "1.2.3", "10.0.0.1/x", ",", "127.0.0.1;deny"])

@@ -12,10 +12,22 @@ extension ServiceConfiguration {
         try MetricsAllowList.parse(EnvironmentReader(environment).string(MetricsAllowList.variable))
     }
 
-    /// The master's metrics socket, in `COLPALI_RUN_DIR`; nil when `/metrics` is off.
+    static let metricsListenVariable = "COLPALI_METRICS_LISTEN"
+
+    /// The master's metrics socket: `COLPALI_METRICS_LISTEN` (`unix:/path` or `host:port`, for an
+    /// nginx on another host of a multi-host pool), by default `colmodernvbert-metrics.sock` in
+    /// `COLPALI_RUN_DIR`; nil when `/metrics` is off.
     public static func metricsAddress(fromEnvironment environment: [String: String]) throws(ConfigurationError) -> ListenAddress? {
         guard try metricsAllowList(fromEnvironment: environment) != nil else { return nil }
-        let directory = runDirectory(EnvironmentReader(environment))
-        return .unix(path: directory.appendingPathComponent(metricsSocketName).path)
+        let reader = EnvironmentReader(environment)
+        if let text = reader.string(metricsListenVariable) {
+            let address = try? ListenAddress(parsing: text)
+            switch address {
+            case .unix?, .tcp?: return address
+            case .inherited?, nil:
+                throw ConfigurationError(variable: metricsListenVariable, value: text, expected: "unix:/path or host:port")
+            }
+        }
+        return .unix(path: runDirectory(reader).appendingPathComponent(metricsSocketName).path)
     }
 }
