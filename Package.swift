@@ -109,6 +109,9 @@ var targets: [Target] = [
         dependencies: [
             "Torch", "ColModernVBert", "Processing", "Hub", "FastCGI", "WorkerPool", "POSIX",
             .product(name: "Logging", package: "swift-log"),
+            // Instrumentation API (workers and master) and the master's exposition registry (issue 13).
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -145,7 +148,11 @@ var targets: [Target] = [
         dependencies: ["WorkerPool", "POSIX", "ProcessTestSupport", .product(name: "Logging", package: "swift-log")],
         swiftSettings: swiftSettings),
     .testTarget(
-        name: "EmbeddingServiceTests", dependencies: ["EmbeddingService", "ColModernVBert", "POSIX"], swiftSettings: swiftSettings),
+        name: "EmbeddingServiceTests",
+        dependencies: [
+            "EmbeddingService", "ColModernVBert", "POSIX", .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: swiftSettings),
     // End to end: drives the built binary, nginx and curl as processes (no product module).
     .testTarget(name: "IntegrationTests", dependencies: ["ProcessTestSupport"], swiftSettings: swiftSettings),
 ]
@@ -220,6 +227,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: targets,
     cxxLanguageStandard: .cxx20

@@ -30,6 +30,8 @@
 #   COLPALI_PATH_PREFIX        unset      serve the API under this path (e.g. /colpali), for snippets
 #   COLPALI_NGINX_ACCESS_LOG   /dev/stdout   access log destination, or "off"
 #   COLPALI_NGINX_BIN          nginx      nginx binary (found on PATH or /usr/sbin)
+#   COLPALI_METRICS_ALLOW      127.0.0.1,::1   who may GET /metrics (addresses/CIDRs), or "off"
+#                              (read by the service binary: `colmodernvbert config metrics`)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,6 +82,14 @@ upstream_addresses() {
     local binary
     binary="$(service_binary)" || exit 1
     COLPALI_RUN_DIR="$run_dir" "$binary" config upstream --overflow || die "cannot work out the pool's address (COLPALI_LISTEN, see above)"
+}
+
+# /metrics: the master's metrics socket, then nginx's allow/deny line for it (from
+# COLPALI_METRICS_ALLOW, parsed by the binary as the master parses it); nothing when off.
+metrics_location() {
+    local binary
+    binary="$(service_binary)" || exit 1
+    COLPALI_RUN_DIR="$run_dir" "$binary" config metrics || die "cannot work out /metrics (COLPALI_METRICS_ALLOW, see above)"
 }
 
 # The pool's socket group as a name (nginx's user directive takes names), or nothing when
@@ -157,6 +167,11 @@ upstream="${addresses%%$'\n'*}"
 overflow=""
 [[ "$addresses" != *$'\n'* ]] || overflow="${addresses#*$'\n'}"
 
+metrics_lines="$(metrics_location)"
+metrics_upstream="${metrics_lines%%$'\n'*}"
+metrics_access=""
+[[ "$metrics_lines" != *$'\n'* ]] || metrics_access="${metrics_lines#*$'\n'}"
+
 # --- rendering ------------------------------------------------------------------
 
 # render TEMPLATE OUTPUT KEY=VALUE... : replaces @@KEY@@; lines starting with @@IF_X@@
@@ -206,7 +221,8 @@ render_includes() { # DIR
         LOCATION="$location" IF_PREFIX=$if_prefix IF_WHOLE=$((1 - if_prefix)) PATH_PREFIX="$path_prefix" REQUEST_URI="$request_uri" \
         IF_RATE=$rate_on RATE_BURST="$burst_params" IF_IMAGE_RATE=$image_rate_on IMAGE_RATE_BURST="$image_burst_params" \
         IF_ANY_RATE=$((rate_on | image_rate_on)) IF_CONN=$conn_on CONN_LIMIT="$conn" \
-        MAX_BODY="$max_body" UPSTREAM_TIMEOUT="$timeout"
+        MAX_BODY="$max_body" UPSTREAM_TIMEOUT="$timeout" \
+        IF_METRICS=$([ -n "$metrics_upstream" ] && echo 1 || echo 0) METRICS_UPSTREAM="$metrics_upstream" METRICS_ACCESS="$metrics_access"
 }
 
 # A self-signed certificate for first runs, kept in the state dir across restarts.

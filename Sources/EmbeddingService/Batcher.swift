@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import POSIX
 
@@ -20,6 +21,7 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
     private final class Job {
         let inputs: [Input]
         let isCancelled: () -> Bool
+        let enqueued = DispatchTime.now().uptimeNanoseconds
         var result: Result<[Output], Error>?
         init(_ inputs: [Input], isCancelled: @escaping () -> Bool) {
             self.inputs = inputs
@@ -35,6 +37,8 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
     private let maxBatch: Int
     private let process: ([Input], _ stop: () -> Bool) throws -> [Output]
     private let serial: Locked<Void>
+    /// Each job's wait from `run` to the start of its forward pass (issue 13's queue metric).
+    private let queueWait: CoreMetrics.Timer?
     private let condition = NSCondition()
     private var pending: [Job] = []
     private var leading = false
@@ -45,15 +49,22 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
     public var pendingJobs: Int { condition.withLock { pending.count } }
     private var completed = 0
 
-    public convenience init(maxBatch: Int, serial: Locked<Void> = Locked(()), process: @escaping ([Input]) throws -> [Output]) {
-        self.init(maxBatch: maxBatch, serial: serial) { inputs, _ in try process(inputs) }
+    public convenience init(
+        maxBatch: Int, serial: Locked<Void> = Locked(()), queueWait: CoreMetrics.Timer? = nil,
+        process: @escaping ([Input]) throws -> [Output]
+    ) {
+        self.init(maxBatch: maxBatch, serial: serial, queueWait: queueWait) { inputs, _ in try process(inputs) }
     }
 
     /// `process` may poll `stop` between items and give up (throwing any error) when it says so:
     /// then every caller of that batch has been abandoned.
-    public init(maxBatch: Int, serial: Locked<Void> = Locked(()), process: @escaping ([Input], _ stop: () -> Bool) throws -> [Output]) {
+    public init(
+        maxBatch: Int, serial: Locked<Void> = Locked(()), queueWait: CoreMetrics.Timer? = nil,
+        process: @escaping ([Input], _ stop: () -> Bool) throws -> [Output]
+    ) {
         self.maxBatch = max(1, maxBatch)
         self.serial = serial
+        self.queueWait = queueWait
         self.process = process
     }
 
@@ -110,6 +121,10 @@ public final class Batcher<Input: Sendable, Output: Sendable>: @unchecked Sendab
 
     private func runBatch(_ batch: [Job]) -> Result<[Output], Error> {
         serial.withLock { _ in
+            if let queueWait {
+                let now = DispatchTime.now().uptimeNanoseconds
+                for job in batch { queueWait.recordNanoseconds(Int64(now - job.enqueued)) }
+            }
             let inputs = batch.flatMap(\.inputs)
             return Result {
                 let outputs = try process(inputs) { batch.allSatisfy { $0.isCancelled() } }

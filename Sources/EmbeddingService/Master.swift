@@ -48,16 +48,32 @@ public struct Master: Sendable {
             config.listen, backlog: config.listenBacklog, permissions: config.socketPermissions)
         let overload = try startOverloadResponder()
         defer { overload?.stop() }
+        // The pool's metrics (issue 13): workers forward observations over the channel, the
+        // master keeps the totals and answers /metrics on its own socket.
+        let metrics = PoolMetrics()
+        let channel = try MetricsChannel.make()
+        let receiver = MetricsReceiver(descriptor: channel.receiveEnd, metrics: metrics)
+        receiver.start()
+        defer {
+            receiver.stop()
+            close(channel.sendEnd)
+        }
+        let metricsResponder = try startMetricsResponder(metrics)
+        defer { metricsResponder?.stop() }
         let signals = try SignalRelay.install()
         var workerEnvironment = environment
         workerEnvironment["COLPALI_RUN_DIR"] = config.runDirectory.path
+        workerEnvironment[MetricsChannel.descriptorVariable] = String(MetricsChannel.workerDescriptor)
         workerEnvironment.merge(config.cpuSplit.passiveWaitEnvironment(given: environment)) { current, _ in current }
         let supervisor = try Supervisor(
             configuration: SupervisorConfiguration(
-                command: WorkerCommand(executable: executable, arguments: ["worker"], environment: workerEnvironment),
+                command: WorkerCommand(
+                    executable: executable, arguments: ["worker"], environment: workerEnvironment,
+                    inheritedDescriptors: [channel.sendEnd]),
                 workerCount: config.workers),
             listener: listener, logger: logger,
             observer: { event in
+                metrics.observe(event)
                 // A draining pool is not overloaded: nginx answers its own 502, as for the pool socket.
                 if case .stopping = event { overload?.refuseNewConnections() }
             })
@@ -65,7 +81,7 @@ public struct Master: Sendable {
         let outcome = WarmupOutcome()
         let warmup = Thread {
             let failed = !prepareModel(
-                hub: HubClient(configuration: hubConfiguration, logger: logger), status: status)
+                hub: HubClient(configuration: hubConfiguration, logger: logger), status: status, metrics: metrics)
             if failed {
                 outcome.failed = true
                 supervisor.requestStop()
@@ -104,12 +120,32 @@ public struct Master: Sendable {
         return responder
     }
 
-    /// Downloads (or finds) the model and publishes progress; false on failure.
-    private func prepareModel(hub: HubClient, status: StateFile) -> Bool {
+    /// `/metrics` on `colmodernvbert-metrics.sock` in the run directory, unless
+    /// `COLPALI_METRICS_ALLOW=off`. The socket has the pool socket's mode and group (nginx
+    /// connects to both).
+    private func startMetricsResponder(_ metrics: PoolMetrics) throws -> MetricsResponder? {
+        guard let allow = try ServiceConfiguration.metricsAllowList(fromEnvironment: environment),
+            let address = try ServiceConfiguration.metricsAddress(fromEnvironment: environment)
+        else {
+            logger.info("metrics: /metrics is off (\(MetricsAllowList.variable)=off)")
+            return nil
+        }
+        let socket = try ListeningSocket.bind(address, permissions: configuration.socketPermissions)
+        let responder = try MetricsResponder(listener: socket, answer: MetricsAnswer(metrics: metrics, allow: allow), logger: logger)
+        try responder.start()
+        logger.info("metrics: /metrics from \(address) for \(allow)")
+        return responder
+    }
+
+    /// Downloads (or finds) the model and publishes progress; false on failure. The bytes
+    /// fetched count into `colmodernvbert_download_bytes_total` (deltas of the progress).
+    private func prepareModel(hub: HubClient, status: StateFile, metrics: PoolMetrics) -> Bool {
         let started = MonotonicTime.now()
         let lastWrite = LastWrite()
+        let counted = DownloadedBytes()
         do {
             let directory = try hub.ensureModel(id: configuration.modelID, revision: configuration.modelRevision) { progress in
+                if progress.phase == .downloading { metrics.downloaded(bytes: counted.advance(to: progress.completedBytes)) }
                 // Keep the file fresh but do not rewrite it for every chunk.
                 guard lastWrite.due(progress.phase == .downloading ? 0.5 : 0) else { return }
                 try? status.write(WarmupStatus(phase: .downloading, message: progress.summary, progress: progress.fractionCompleted))
@@ -133,6 +169,18 @@ private final class WarmupOutcome: Sendable {
     var failed: Bool {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }
+    }
+}
+
+/// The download progress already counted: `advance` returns the new bytes since the last
+/// report (0 when the progress went back, e.g. a resumed file re-reported).
+private final class DownloadedBytes: Sendable {
+    private let last = Locked<Int64>(0)
+    func advance(to completed: Int64) -> Int64 {
+        last.withLock { last in
+            defer { last = max(last, completed) }
+            return max(0, completed - last)
+        }
     }
 }
 

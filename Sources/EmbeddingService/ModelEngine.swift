@@ -24,6 +24,7 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
     private let imageConfig: Idefics3ProcessorConfig
     private let queryBatcher: Batcher<[Int], TokenVectors>
     private let imageBatcher: Batcher<ImageInput, TokenVectors>
+    private let metrics: EngineMetrics
 
     public init(directory: URL, modelID: String, configuration: ServiceConfiguration) throws {
         let device = configuration.resolvedDevice
@@ -58,20 +59,25 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
 
         let serial = Locked(())
         let maxBatch = configuration.maxBatchSize
-        queryBatcher = Batcher(maxBatch: maxBatch, serial: serial) { sequences in
+        let metrics = EngineMetrics()
+        self.metrics = metrics
+        queryBatcher = Batcher(maxBatch: maxBatch, serial: serial, queueWait: metrics.queries.queueWait) { sequences in
             try stride(from: 0, to: sequences.count, by: maxBatch).flatMap { start in
-                try model.embedQueries(Array(sequences[start..<min(start + maxBatch, sequences.count)]))
+                let pass = Array(sequences[start..<min(start + maxBatch, sequences.count)])
+                return try metrics.queries.pass(items: pass.count) { try model.embedQueries(pass) }
             }
         }
         // Images are far larger than queries: a handful per forward pass bounds memory.
         let imagesPerPass = max(1, min(maxBatch, 4))
-        imageBatcher = Batcher(maxBatch: imagesPerPass, serial: serial) { inputs, stop in
+        imageBatcher = Batcher(maxBatch: imagesPerPass, serial: serial, queueWait: metrics.images.queueWait) { inputs, stop in
             var embedded = 0
             do {
                 return try stride(from: 0, to: inputs.count, by: imagesPerPass).flatMap { start in
                     let pass = inputs[start..<min(start + imagesPerPass, inputs.count)]
-                    let vectors = try model.embedImages(
-                        inputIds: pass.map(\.prompt.inputIDs), tiles: pass.map { try $0.tilesTensor() }, isCancelled: stop)
+                    let vectors = try metrics.images.pass(items: pass.count) {
+                        try model.embedImages(
+                            inputIds: pass.map(\.prompt.inputIDs), tiles: pass.map { try $0.tilesTensor() }, isCancelled: stop)
+                    }
                     embedded += pass.count
                     return vectors
                 }
@@ -119,6 +125,7 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
             }
             do {
                 inputs.append(try self.images.input(encoded: bytes))
+                metrics.imageTiles.record(inputs[index].pixelShape[0])
             } catch let error as ImagingError {
                 throw InputError("image \(index): \(error)")
             } catch let error as TokenizerError {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import FastCGI
 import Foundation
 import Logging
@@ -46,6 +47,10 @@ public struct Worker: Sendable {
         let pid = getpid()
         // On every line of this worker, the per-request lines of the server included.
         let logger = self.logger.with(metadata: ["worker": "\(name)", "pid": "\(pid)"])
+        // Before any metric is made: each observation goes to the master, which keeps the totals.
+        if let sendEnd = MetricsChannel.inheritedSendEnd(environment: environment) {
+            MetricsSystem.bootstrap(ForwardingMetricsFactory(sink: MetricsDatagramSink(descriptor: sendEnd, pid: pid)))
+        }
         let routes = Routes(
             state: state,
             limits: RequestLimits(
@@ -57,7 +62,7 @@ public struct Worker: Sendable {
             logger.error("\(request.method.rawValue) \(request.path) failed: \(error)")
         }
         let server = try FastCGIServer(
-            listeningDescriptor: socket.fileDescriptor, handler: router,
+            listeningDescriptor: socket.fileDescriptor, handler: InstrumentedHandler(router),
             configuration: FastCGIServerConfiguration(
                 acceptThreads: configuration.requestsPerWorker, maxBodyBytes: configuration.maxRequestBytes),
             logger: logger)

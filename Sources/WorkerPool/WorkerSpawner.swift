@@ -7,6 +7,7 @@ import POSIX
 ///
 /// The child gets:
 /// - fd 0 = the listening socket, fd 3 = readiness write end, fd 4 = lifeline read end;
+/// - the command's `inheritedDescriptors` at fds 5, 6, …;
 /// - fds 1 and 2 inherited (worker logs go where the master's go);
 /// - every other descriptor closed (close-on-exec, plus an explicit close for any
 ///   inherited descriptor that lacks the flag, e.g. one opened by a C library);
@@ -40,6 +41,14 @@ struct WorkerSpawner {
         let listener = try lifted(descriptors.listener)
         let ready = try lifted(descriptors.readyWriteEnd)
         let lifeline = try lifted(descriptors.lifelineReadEnd)
+        // Always copied (close-on-exec, at 10 or above): a source on a target slot, or one
+        // without the flag, would be clobbered or closed by the actions below.
+        var extras: [Int32] = []
+        for fd in command.inheritedDescriptors {
+            let copy = try Descriptors.duplicate(fd, atLeast: 10)
+            temporaries.append(copy)
+            extras.append(copy)
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -50,6 +59,9 @@ struct WorkerSpawner {
         for fd in Descriptors.openDescriptors(atLeast: WorkerHandshake.lifelineDescriptor + 1)
         where !Descriptors.isCloseOnExec(fd) {
             posix_spawn_file_actions_addclose(&actions, fd)
+        }
+        for (index, fd) in extras.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, fd, WorkerHandshake.lifelineDescriptor + 1 + Int32(index))
         }
 
         var attributes = posix_spawnattr_t()

@@ -9,7 +9,7 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Print configuration values the scripts need (from the environment, as `serve` reads it).",
-        subcommands: [Upstream.self])
+        subcommands: [Upstream.self, MetricsLocation.self])
 }
 
 /// The pool's socket in nginx's `upstream { server ...; }` form. Reads only COLPALI_RUN_DIR
@@ -46,6 +46,26 @@ struct Upstream: ParsableCommand {
         case .inherited:
             throw UpstreamError(message: "COLPALI_LISTEN=\(listen) is an inherited descriptor; nginx needs unix:/path or host:port")
         }
+    }
+}
+
+/// `/metrics` for nginx (issue 13): the master's metrics socket on the first line and the
+/// allowlist as nginx access directives on the second; nothing when COLPALI_METRICS_ALLOW is
+/// off. A command of its own rather than a third line of `upstream` (whose second line is
+/// optional): nginx.sh reads it apart from the pool's upstream. The allowlist is parsed here
+/// by the master's own parser, so a bad entry fails nginx.sh naming the variable.
+struct MetricsLocation: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "The master's /metrics socket and nginx allow/deny lines from COLPALI_METRICS_ALLOW (nothing when off).")
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let allow = try ServiceConfiguration.metricsAllowList(fromEnvironment: environment),
+            let address = try ServiceConfiguration.metricsAddress(fromEnvironment: environment)
+        else { return }
+        print(try Upstream.nginxForm(address, workingDirectory: FileManager.default.currentDirectoryPath))
+        print(allow.nginxDirectives)
     }
 }
 
