@@ -34,7 +34,7 @@ struct HardeningTests {
                 let process = try ChildProcess(
                     [Paths.nginxScript, "run"], environment: environment, logPath: directory.file("nginx-\(attempt).log"))
                 do {
-                    try await eventually(timeout: 20, "nginx to listen:\n\(process.log)") {
+                    try await eventually(timeout: 60, "nginx to listen:\n\(process.log)") {
                         if process.hasExited { throw TimedOut(what: "nginx exited: \(process.log)") }
                         return connectsTCP(port: http) && connectsTCP(port: https)
                     }

@@ -242,7 +242,7 @@ extension ScriptSuites {
             let nginx = try ChildProcess([nginxScript, "run"], environment: env, logPath: directory.file("nginx.log"))
             defer { nginx.terminate() }
             let port = UInt16(env["COLPALI_HTTP_PORT"]!)!
-            try await eventually(timeout: 15, "nginx to listen") { connectsTCP(port: port) }
+            try await eventually(timeout: 60, "nginx to listen") { connectsTCP(port: port) }
             let first = try await curl("http://127.0.0.1:\(port)/echo", directory: directory)
             #expect(first.status == 502, "no pool behind it; the rate allows this one")
             let second = try await curl("http://127.0.0.1:\(port)/echo", directory: directory)
