@@ -49,6 +49,8 @@ extension ScriptSuites {
                 ], "\(output)")
             // No backup (the equality above): the pools' overload sockets are unix sockets on their own hosts.
             #expect(!(http ?? "").contains("overload.sock"))
+            // Failure counts shared by nginx's workers (each would otherwise find a dead host itself).
+            #expect((http ?? "").contains("\n    zone colmodernvbert_pool 64k;\n"))
         }
 
         @Test func healthSettingsAreConfigurable() async throws {
