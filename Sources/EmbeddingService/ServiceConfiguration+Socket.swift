@@ -70,8 +70,8 @@ extension ServiceConfiguration {
     public var listenExposureWarning: String? {
         guard listen.isLoopback == false else { return nil }
         let risk =
-            "anyone who can reach it talks FastCGI to the pool directly (FastCGI has no authentication), "
-            + "bypassing nginx (TLS, API keys, rate and size limits)"
+            "anyone who can reach it talks FastCGI to the pool directly (FastCGI has no authentication of its own; "
+            + "API keys still apply, the workers check them), bypassing nginx (TLS, rate and size limits)"
         if case .tcp(let host, let port) = listen, host == "0.0.0.0" || host == "::" {
             return "COLPALI_LISTEN=\(listen) listens on every interface of this host, public ones included: \(risk); "
                 + "bind the private address the nginx host reaches (COLPALI_LISTEN=<private address>:\(port)), "
