@@ -11,6 +11,10 @@
 #   COLPALI_STATE_DIR          $COLPALI_RUN_DIR/state   self-signed certificate (tls/ below it)
 #   COLPALI_LISTEN             unix:$COLPALI_RUN_DIR/colmodernvbert.sock   the pool's socket
 #                              (read by the service binary: `colmodernvbert config upstream`)
+#   COLPALI_UPSTREAMS          unset      pools on other hosts instead: host:port or unix:/path entries,
+#                              separated by commas or spaces (each checked by the binary, as COLPALI_LISTEN)
+#   COLPALI_UPSTREAM_MAX_FAILS 1          with COLPALI_UPSTREAMS: failed attempts that mark a host down (0: never)
+#   COLPALI_UPSTREAM_FAIL_TIMEOUT 10s     with COLPALI_UPSTREAMS: window for those failures, and how long a host is skipped
 #   COLPALI_BINARY             .build/release, else .build/debug, else PATH   the colmodernvbert binary
 #   COLPALI_BIND_ADDRESS       127.0.0.1  address nginx listens on (0.0.0.0 to serve other hosts)
 #   COLPALI_HTTP_PORT          7000       plain HTTP port, or "off"
@@ -77,11 +81,14 @@ service_binary() {
 # nginx's upstream: the pool, unix:/absolute/path or host:port, with the run directory this
 # script uses; then the master's overload answer (503 beyond the pool's bounded queue) as the
 # backup server, unix:/absolute/path, or an empty line for a TCP pool (whose full backlog
-# cannot refuse at once). One call: each loads the binary (~0.3 s).
+# cannot refuse at once). With COLPALI_UPSTREAMS, the binary prints those pools instead, one a
+# line (COLPALI_LISTEN is then the local pool's, if any, and not read). One call: each loads
+# the binary (~0.3 s).
 upstream_addresses() {
     local binary
     binary="$(service_binary)" || exit 1
-    COLPALI_RUN_DIR="$run_dir" "$binary" config upstream --overflow || die "cannot work out the pool's address (COLPALI_LISTEN, see above)"
+    COLPALI_RUN_DIR="$run_dir" "$binary" config upstream --overflow \
+        || die "cannot work out the pool's address (${hosts_variable:-COLPALI_LISTEN}, see above)"
 }
 
 # /metrics: the master's metrics socket, then nginx's allow/deny line for it (from
@@ -150,6 +157,13 @@ conn="${COLPALI_CONN_LIMIT:-32}"
 [ "${conn,,}" = off ] || [[ "$conn" =~ ^[1-9][0-9]*$ ]] || die "COLPALI_CONN_LIMIT=$conn: expected a positive number or off"
 timeout="${COLPALI_UPSTREAM_TIMEOUT:-300}"
 [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die "COLPALI_UPSTREAM_TIMEOUT=$timeout: expected seconds"
+# Several pools (COLPALI_UPSTREAMS non-blank): passive health for each host.
+hosts_variable=""
+[[ ! "${COLPALI_UPSTREAMS:-}" =~ [^[:space:]] ]] || hosts_variable=COLPALI_UPSTREAMS
+max_fails="${COLPALI_UPSTREAM_MAX_FAILS:-1}"
+[[ "$max_fails" =~ ^[0-9]+$ ]] || die "COLPALI_UPSTREAM_MAX_FAILS=$max_fails: expected a number of failed attempts (0: never mark a host down)"
+fail_timeout="${COLPALI_UPSTREAM_FAIL_TIMEOUT:-10s}"
+[[ "$fail_timeout" =~ ^[1-9][0-9]*(ms|s|m|h)?$ ]] || die "COLPALI_UPSTREAM_FAIL_TIMEOUT=$fail_timeout: expected a time like 10s, 500ms or 1m"
 path_prefix="${COLPALI_PATH_PREFIX:-}"
 path_prefix="${path_prefix%/}"
 [ -z "$path_prefix" ] || [[ "$path_prefix" =~ ^/[A-Za-z0-9._~/-]+$ ]] || die "COLPALI_PATH_PREFIX=$path_prefix: expected a path like /colpali"
@@ -165,7 +179,16 @@ fi
 addresses="$(upstream_addresses)"
 upstream="${addresses%%$'\n'*}"
 overflow=""
-[[ "$addresses" != *$'\n'* ]] || overflow="${addresses#*$'\n'}"
+upstream_servers=""
+if [ -n "$hosts_variable" ]; then
+    upstream="${addresses//$'\n'/, }"
+    while IFS= read -r address; do
+        [ -n "$address" ] || continue
+        upstream_servers+="${upstream_servers:+$'\n'}    server $address max_fails=$max_fails fail_timeout=$fail_timeout;"
+    done <<< "$addresses"
+elif [[ "$addresses" == *$'\n'* ]]; then
+    overflow="${addresses#*$'\n'}"
+fi
 
 metrics_lines="$(metrics_location)"
 metrics_upstream="${metrics_lines%%$'\n'*}"
@@ -189,6 +212,7 @@ render() {
             value="${value//\\/\\\\}"
             value="${value//|/\\|}"
             value="${value//&/\\&}"
+            value="${value//$'\n'/\\$'\n'}"
             script+=(-e "s|@@$key@@|$value|g")
         fi
     done
@@ -214,8 +238,11 @@ render_includes() { # DIR
     [ "${image_rate,,}" != off ] || image_rate_on=0
     [ "${conn,,}" != off ] || conn_on=0
     [ -z "$overflow" ] || overflow_on=1
+    local hosts_on=0
+    [ -z "$hosts_variable" ] || hosts_on=1
     render "$templates/colmodernvbert-http.conf.template" "$dir/colmodernvbert-http.conf" \
-        UPSTREAM="$upstream" IF_OVERFLOW=$overflow_on OVERFLOW="$overflow" IF_RATE=$rate_on RATE_LIMIT="$rate" \
+        IF_LOCAL=$((1 - hosts_on)) UPSTREAM="$upstream" IF_OVERFLOW=$overflow_on OVERFLOW="$overflow" \
+        IF_HOSTS=$hosts_on UPSTREAM_SERVERS="$upstream_servers" IF_RATE=$rate_on RATE_LIMIT="$rate" \
         IF_IMAGE_RATE=$image_rate_on IMAGE_RATE_LIMIT="$image_rate" IF_CONN=$conn_on
     render "$templates/colmodernvbert-locations.conf.template" "$dir/colmodernvbert-locations.conf" \
         LOCATION="$location" IF_PREFIX=$if_prefix IF_WHOLE=$((1 - if_prefix)) PATH_PREFIX="$path_prefix" REQUEST_URI="$request_uri" \

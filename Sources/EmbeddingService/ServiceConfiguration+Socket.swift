@@ -63,11 +63,22 @@ extension ServiceConfiguration {
     }
 
     /// A warning for the master's log when `COLPALI_LISTEN` is TCP on an address other hosts can
-    /// reach; nil for loopback, unix sockets and inherited descriptors.
+    /// reach; nil for loopback, unix sockets and inherited descriptors. A private address is
+    /// how pools on several hosts serve one nginx (COLPALI_UPSTREAMS), so the warning says what
+    /// keeps that safe; a wildcard address also listens on public interfaces, so it says which
+    /// to bind instead.
     public var listenExposureWarning: String? {
         guard listen.isLoopback == false else { return nil }
-        return
-            "COLPALI_LISTEN=\(listen) is not a loopback address: anyone who can reach it talks FastCGI to the pool directly, "
-            + "bypassing nginx (TLS, API keys, rate and size limits); prefer a unix socket or 127.0.0.1, or firewall the port"
+        let risk =
+            "anyone who can reach it talks FastCGI to the pool directly (FastCGI has no authentication of its own; "
+            + "API keys still apply, the workers check them), bypassing nginx (TLS, rate and size limits)"
+        if case .tcp(let host, let port) = listen, host == "0.0.0.0" || host == "::" {
+            return "COLPALI_LISTEN=\(listen) listens on every interface of this host, public ones included: \(risk); "
+                + "bind the private address the nginx host reaches (COLPALI_LISTEN=<private address>:\(port)), "
+                + "or a unix socket or 127.0.0.1 when nginx runs here"
+        }
+        return "COLPALI_LISTEN=\(listen) is not a loopback address: \(risk); "
+            + "when nginx runs on another host, let only that host reach this port (a private network or a firewall rule), "
+            + "otherwise prefer a unix socket or 127.0.0.1"
     }
 }

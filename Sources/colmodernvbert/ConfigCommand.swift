@@ -12,8 +12,8 @@ struct ConfigCommand: ParsableCommand {
         subcommands: [Upstream.self, MetricsLocation.self])
 }
 
-/// The pool's socket in nginx's `upstream { server ...; }` form. Reads only COLPALI_RUN_DIR
-/// and COLPALI_LISTEN. (The process still loads libtorch, which it links: measured ~0.3 s of
+/// The pool's socket in nginx's `upstream { server ...; }` form. Reads only COLPALI_UPSTREAMS,
+/// COLPALI_RUN_DIR and COLPALI_LISTEN. (The process still loads libtorch, which it links: measured ~0.3 s of
 /// CPU and ~135 MB resident per call on the development machine; nginx.sh calls it once.)
 struct Upstream: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +21,9 @@ struct Upstream: ParsableCommand {
         discussion: """
             Prints unix:/absolute/path.sock (a relative path made absolute against the working directory) or host:port. \
             With --overflow, a second line names the master's overload answer (503 beyond the bounded queue) for the \
-            upstream's backup server, when the pool is a unix socket (a TCP backlog cannot refuse at once).
+            upstream's backup server, when the pool is a unix socket (a TCP backlog cannot refuse at once). \
+            When COLPALI_UPSTREAMS lists pools (on other hosts), prints each of them, one a line, and nothing else: \
+            COLPALI_LISTEN is then the local pool's business, and no pool's overload socket is reachable from here.
             """)
 
     @Flag(help: "Also print the overload answer's socket (unix pools only) on a second line.")
@@ -30,6 +32,10 @@ struct Upstream: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let workingDirectory = FileManager.default.currentDirectoryPath
+        if let upstreams = try UpstreamList.fromEnvironment(environment, workingDirectory: workingDirectory) {
+            upstreams.nginxForms.forEach { print($0) }
+            return
+        }
         let listen = try ServiceConfiguration.listenAddress(fromEnvironment: environment)
         print(try Self.nginxForm(listen, workingDirectory: workingDirectory))
         // One call for both (each loads libtorch: ~0.3 s, measured), so nginx starts no later.

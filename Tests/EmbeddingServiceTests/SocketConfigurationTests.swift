@@ -78,6 +78,10 @@ import Testing
         for listen in ["0.0.0.0:9000", "10.1.2.3:9000", "[::]:9000"] {
             let warning = try #require(try configuration(["COLPALI_LISTEN": listen], user: unprivileged).listenExposureWarning, "\(listen)")
             #expect(warning.contains("COLPALI_LISTEN=\(listen)") && warning.contains("bypassing nginx"), "\(warning)")
+            // A wildcard also listens on public interfaces: the warning names what to bind instead.
+            let wildcard = !listen.hasPrefix("10.")
+            #expect(warning.contains("every interface") == wildcard, "\(warning)")
+            #expect(warning.contains(wildcard ? "<private address>:9000" : "only that host reach"), "\(warning)")
         }
         for listen in ["127.0.0.1:9000", "127.0.0.2:9000", "localhost:9000", "[::1]:9000", "unix:/tmp/x.sock", "fd:0"] {
             #expect(try configuration(["COLPALI_LISTEN": listen], user: unprivileged).listenExposureWarning == nil, "\(listen)")

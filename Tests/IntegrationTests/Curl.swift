@@ -36,6 +36,8 @@ struct HTTPClient: Sendable {
     let baseURL: String
     let directory: TestDirectory
     var maxTime = 60
+    /// Prepended to curl's command line (`ip netns exec NS` for a client inside a namespace).
+    var launcher: [String] = []
 
     func get(_ path: String, _ extra: [String] = []) async throws -> HTTPAnswer {
         try await request(path, extra)
@@ -64,6 +66,6 @@ struct HTTPClient: Sendable {
     func request(_ path: String, _ extra: [String]) async throws -> HTTPAnswer {
         try await curl(
             baseURL + path, ["-H", "Expect:"] + extra, scratchDirectory: directory.path, maxTime: maxTime,
-            timeout: Double(maxTime + 15))
+            timeout: Double(maxTime + 15), launcher: launcher)
     }
 }

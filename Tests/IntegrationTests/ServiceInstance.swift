@@ -54,10 +54,12 @@ final class ServiceInstance: Sendable {
     }
 
     /// Starts the master (and nginx when `withNginx`), then waits until every worker announced
-    /// ready and nginx listens (`waitForReady`).
+    /// ready and nginx listens (`waitForReady`). `launcher` is prepended to the master's command
+    /// line (`ip netns exec NS`, which execs in place: the pid stays the master's); for a pool
+    /// without nginx (nginx's readiness is checked on this host's loopback).
     init(
         workers: Int = 2, https: Bool = true, http: Bool = true, withNginx: Bool = true,
-        overrides: [String: String] = [:], directory: TestDirectory? = nil
+        overrides: [String: String] = [:], directory: TestDirectory? = nil, launcher: [String] = []
     ) throws {
         let directory = try directory ?? TestDirectory()
         self.directory = directory
@@ -70,7 +72,8 @@ final class ServiceInstance: Sendable {
         httpPort = Int(environment["COLPALI_HTTP_PORT"] ?? "")
         let binary = try Paths.binary()
         let logIndex = UInt32.random(in: 0...UInt32.max)
-        master = try ChildProcess([binary, "serve"], environment: environment, logPath: directory.file("master-\(logIndex).log"))
+        master = try ChildProcess(
+            launcher + [binary, "serve"], environment: environment, logPath: directory.file("master-\(logIndex).log"))
         if withNginx {
             do {
                 nginx = try ChildProcess(

@@ -23,10 +23,11 @@ public struct CurlFailed: Error, CustomStringConvertible {
 /// Runs `curl -sSk --max-time maxTime ARGUMENTS URL` (TLS verification off: the test
 /// certificates are self-signed), bounded by `timeout`, with the body and headers written to
 /// scratch files in `scratchDirectory` (removed afterwards). A curl failure (no HTTP answer)
-/// throws `CurlFailed`; any HTTP status is an answer.
+/// throws `CurlFailed`; any HTTP status is an answer. `launcher` runs curl elsewhere
+/// (`ip netns exec NS`: inside a test's network namespace).
 public func curl(
     _ url: String, _ arguments: [String], scratchDirectory: String, maxTime: Int, timeout: Double,
-    searchPath: String = "/usr/local/bin:/usr/bin:/bin"
+    searchPath: String = "/usr/local/bin:/usr/bin:/bin", launcher: [String] = []
 ) async throws -> CurlAnswer {
     let id = UInt32.random(in: 0...UInt32.max)
     let bodyPath = "\(scratchDirectory)/body-\(id)"
@@ -36,7 +37,7 @@ public func curl(
         unlink(headerPath)
     }
     let (status, output) = try await ChildProcess.run(
-        ["curl", "-sSk", "--max-time", String(maxTime), "-o", bodyPath, "-D", headerPath] + arguments + [url],
+        launcher + ["curl", "-sSk", "--max-time", String(maxTime), "-o", bodyPath, "-D", headerPath] + arguments + [url],
         environment: ["PATH": searchPath], logDirectory: scratchDirectory, timeout: timeout)
     guard status == "exit 0" else { throw CurlFailed(url: url, status: status, output: output) }
     let headerText = (try? String(contentsOfFile: headerPath, encoding: .utf8)) ?? ""
