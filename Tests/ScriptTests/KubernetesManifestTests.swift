@@ -140,3 +140,28 @@ import Testing
         #expect(lines.contains(breakage.expected.replacingOccurrences(of: "{source}", with: source)), "\(output)")
     }
 }
+
+/// The pod run here as its manifests describe it (scripts/rehearse_kubernetes.py): commands and
+/// environment from the manifests, the pod's user, a read-only root with the emptyDirs as
+/// tmpfs, the tiny model downloaded by the init container from the mock hub; readiness,
+/// liveness, a query, and the stop in the kubelet's order (preStop hooks, then SIGTERM).
+@Suite struct KubernetesPodRehearsalTests {
+    @Test(.enabled(if: getuid() == 0, "needs root: a private mount namespace, processes as the pod's user"))
+    func thePodStartsServesAndStopsAsTheManifestsSay() async throws {
+        let root = repositoryRoot()
+        let directory = try TemporaryDirectory()
+        let (status, output) = try await ChildProcess.run(
+            [try testPython(), "\(root)/scripts/rehearse_kubernetes.py", "--binary", try serviceBinary(), "--scratch", directory.path],
+            environment: ProcessInfo.processInfo.environment, logDirectory: directory.path, timeout: 240)
+        print(output)
+        #expect(status == "exit 0", "\(output)")
+        let lines = output.split(separator: "\n")
+        #expect(!lines.contains { $0.hasPrefix("FAILED: ") }, "\(output)")
+        for step in [
+            "ok: the root filesystem is read-only", "ok: init container download", "ok: readinessProbe /health",
+            "ok: POST /embed/queries", "ok: the pool stopped after nginx",
+        ] {
+            #expect(lines.contains { $0.hasPrefix(step) }, "no \(step) in:\n\(output)")
+        }
+    }
+}
