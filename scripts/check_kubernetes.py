@@ -468,6 +468,20 @@ def check_commands(pod, code, problems):
             problems.add(pod.where(c), f"`{NGINX_SCRIPT} {argument}` is not an action of scripts/nginx.sh ({', '.join(sorted(code.nginx_actions))})")
 
 
+def check_images(manifests, pod, problems):
+    """One image for every container, and the one the kustomization's `images:` rewrites
+    (a name that matches nothing leaves the placeholder in the cluster)."""
+    images = {c.get("image") for _, c in pod.containers}
+    if len(images) != 1:
+        problems.add(pod.deployment.where, f"the containers use {len(images)} images ({', '.join(sorted(map(str, images)))}); the pod runs one")
+    names = {str(i).rsplit(":", 1)[0] for i in images}
+    for m in manifests:
+        if m.kind == "Kustomization":
+            for entry in m.doc.get("images") or []:
+                if entry.get("name") not in names:
+                    problems.add(m.where, f"images entry {entry.get('name')} matches no container image ({', '.join(sorted(names))})")
+
+
 def check_security(pod, code, problems):
     context = pod.spec.get("securityContext") or {}
     if context.get("runAsNonRoot") is not True:
@@ -490,6 +504,10 @@ def check_security(pod, code, problems):
             writes.append(env.get("HF_HOME", ""))
         elif program in (BINARY, NGINX_SCRIPT):
             writes.append(env.get("COLPALI_RUN_DIR", ""))
+        # nginx.sh makes a self-signed certificate there when HTTPS is on without one given.
+        https = env.get("COLPALI_HTTPS_PORT", code.nginx_defaults.get("COLPALI_HTTPS_PORT", "off")).lower()
+        if program == NGINX_SCRIPT and https != "off" and not env.get("COLPALI_TLS_CERT"):
+            writes.append(env.get("COLPALI_STATE_DIR", env.get("COLPALI_RUN_DIR", "") + "/state"))
         for path in writes:
             mount = pod.mount(c, path)
             if mount is None or mount.get("readOnly"):
@@ -635,6 +653,7 @@ def main():
         check_env_names(manifests, pod, code, problems)
         check_shared_directories(pod, config_maps, code, problems)
         check_commands(pod, code, problems)
+        check_images(manifests, pod, problems)
         check_security(pod, code, problems)
         check_resources(pod, code, problems)
         check_metrics(manifests, pod, monitor, hpa, code, problems)

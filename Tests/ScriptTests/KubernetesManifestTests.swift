@@ -117,6 +117,10 @@ import Testing
                 "error: deployment.yaml: Deployment/colmodernvbert container nginx: writes /run/colmodernvbert, which is not a writable volume (the root filesystem is read-only)"
         ),
         Breakage(
+            file: "kustomization.yaml", original: "  - name: colmodernvbert\n", replacement: "  - name: colpali\n",
+            expected: "error: kustomization.yaml: Kustomization/-: images entry colpali matches no container image (colmodernvbert)"
+        ),
+        Breakage(
             file: "pdb.yaml", original: "  maxUnavailable: 1\n", replacement: "",
             expected: "error: pdb.yaml: PodDisruptionBudget/colmodernvbert: has neither spec.minAvailable nor spec.maxUnavailable"
         ),
@@ -145,23 +149,26 @@ import Testing
 /// environment from the manifests, the pod's user, a read-only root with the emptyDirs as
 /// tmpfs, the tiny model downloaded by the init container from the mock hub; readiness,
 /// liveness, a query, and the stop in the kubelet's order (preStop hooks, then SIGTERM).
-@Suite struct KubernetesPodRehearsalTests {
-    @Test(.enabled(if: getuid() == 0, "needs root: a private mount namespace, processes as the pod's user"))
-    func thePodStartsServesAndStopsAsTheManifestsSay() async throws {
-        let root = repositoryRoot()
-        let directory = try TemporaryDirectory()
-        let (status, output) = try await ChildProcess.run(
-            [try testPython(), "\(root)/scripts/rehearse_kubernetes.py", "--binary", try serviceBinary(), "--scratch", directory.path],
-            environment: ProcessInfo.processInfo.environment, logDirectory: directory.path, timeout: 240)
-        print(output)
-        #expect(status == "exit 0", "\(output)")
-        let lines = output.split(separator: "\n")
-        #expect(!lines.contains { $0.hasPrefix("FAILED: ") }, "\(output)")
-        for step in [
-            "ok: the root filesystem is read-only", "ok: init container download", "ok: readinessProbe /health",
-            "ok: POST /embed/queries", "ok: the pool stopped after nginx",
-        ] {
-            #expect(lines.contains { $0.hasPrefix(step) }, "no \(step) in:\n\(output)")
+/// In ScriptSuites (one at a time): it runs scripts/nginx.sh, which starts the service binary.
+extension ScriptSuites {
+    @Suite struct KubernetesPodRehearsalTests {
+        @Test(.enabled(if: getuid() == 0, "needs root: a private mount namespace, processes as the pod's user"))
+        func thePodStartsServesAndStopsAsTheManifestsSay() async throws {
+            let root = repositoryRoot()
+            let directory = try TemporaryDirectory()
+            let (status, output) = try await ChildProcess.run(
+                [try testPython(), "\(root)/scripts/rehearse_kubernetes.py", "--binary", try serviceBinary(), "--scratch", directory.path],
+                environment: ProcessInfo.processInfo.environment, logDirectory: directory.path, timeout: 240)
+            print(output)
+            #expect(status == "exit 0", "\(output)")
+            let lines = output.split(separator: "\n")
+            #expect(!lines.contains { $0.hasPrefix("FAILED: ") }, "\(output)")
+            for step in [
+                "ok: the root filesystem is read-only", "ok: init container download", "ok: readinessProbe /health",
+                "ok: POST /embed/queries", "ok: the pool stopped after nginx",
+            ] {
+                #expect(lines.contains { $0.hasPrefix(step) }, "no \(step) in:\n\(output)")
+            }
         }
     }
 }
