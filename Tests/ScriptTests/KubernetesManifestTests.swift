@@ -152,7 +152,7 @@ import Testing
 /// In ScriptSuites (one at a time): it runs scripts/nginx.sh, which starts the service binary.
 extension ScriptSuites {
     @Suite struct KubernetesPodRehearsalTests {
-        @Test(.enabled(if: getuid() == 0, "needs root: a private mount namespace, processes as the pod's user"))
+        @Test(.enabled(if: canMakeMountNamespaces(), "needs root and mount namespaces (unshare -m): processes as the pod's user"))
         func thePodStartsServesAndStopsAsTheManifestsSay() async throws {
             let root = repositoryRoot()
             let directory = try TemporaryDirectory()
@@ -171,4 +171,15 @@ extension ScriptSuites {
             }
         }
     }
+}
+
+/// Whether this process may make a private mount namespace and run processes as another user.
+private func canMakeMountNamespaces() -> Bool {
+    guard getuid() == 0 else { return false }
+    let probe = Process()
+    probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+    probe.arguments = ["-m", "/bin/true"]
+    guard (try? probe.run()) != nil else { return false }
+    probe.waitUntilExit()
+    return probe.terminationStatus == 0
 }
