@@ -207,6 +207,29 @@ class Rehearsal:
                 steps.report(connected, f"{c['name']} livenessProbe tcpSocket connects")
         status = http_status(f"http://127.0.0.1:{self.port}/embed/queries", json.dumps({"queries": ["revenue 2023"]}).encode())
         steps.report(status == 200, f"POST /embed/queries through the pod answers {status}")
+        self.scrape()
+
+    def scrape(self):
+        """The ServiceMonitor's path carries the HPA's metric (from loopback, which
+        COLPALI_METRICS_ALLOW keeps; the pod-network entry needs a cluster)."""
+        if not (self.args.root / manifests.METRIC_NAMES_FILE).exists():
+            print(f"pending: no /metrics scrape until {manifests.METRIC_NAMES_FILE} exists (the metrics work)", flush=True)
+            return
+        loaded = manifests.load(self.args.root / "deploy/kubernetes", manifests.Problems())
+        path = next(m for m in loaded if m.kind == "ServiceMonitor").doc["spec"]["endpoints"][0].get("path", "/metrics")
+        hpa = next(m for m in loaded if m.kind == "HorizontalPodAutoscaler")
+        metric = next(x["pods"]["metric"]["name"] for x in hpa.doc["spec"]["metrics"] if x["type"] == "Pods")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+                body = response.read().decode()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            body, status = "", error.code
+        except OSError as error:
+            body, status = str(error), 0
+        sample = next((line for line in body.splitlines() if line.startswith(metric)), None)
+        self.steps.report(status == 200 and sample is not None,
+                          f"GET {path} answers {status} with the HPA's metric: {sample or 'absent'}")
 
     def stop(self, containers):
         grace = self.pod.spec.get("terminationGracePeriodSeconds", 30)
