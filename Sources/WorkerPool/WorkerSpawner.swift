@@ -9,8 +9,12 @@ import POSIX
 /// - fd 0 = the listening socket, fd 3 = readiness write end, fd 4 = lifeline read end;
 /// - the command's `inheritedDescriptors` at fds 5, 6, …;
 /// - fds 1 and 2 inherited (worker logs go where the master's go);
-/// - every other descriptor closed (close-on-exec, plus an explicit close for any
-///   inherited descriptor that lacks the flag, e.g. one opened by a C library);
+/// - every other descriptor closed: in the child, everything above the last given slot
+///   (glibc ≥ 2.34's `closefrom` file action, looked up at run time), which also covers a
+///   descriptor another thread opens without close-on-exec while this one spawns (libfcgi's
+///   accept in the master's responder threads, libcurl's sockets during the first download;
+///   seen in a test run as a worker holding an fd 168); without it, close-on-exec plus an
+///   explicit close of each descriptor lacking the flag when the spawn is prepared;
 /// - an empty signal mask and default dispositions for the signals the master handles
 ///   (ignored dispositions would otherwise survive exec);
 /// - its own process group, so a terminal's Ctrl-C reaches only the master, which then
@@ -27,7 +31,8 @@ struct WorkerSpawner {
     static func spawn(
         _ command: WorkerCommand,
         extraEnvironment: [String: String],
-        descriptors: ChildDescriptors
+        descriptors: ChildDescriptors,
+        closeFrom: SpawnCloseFrom.Function? = SpawnCloseFrom.function
     ) throws(SystemCallError) -> pid_t {
         // Sources must not sit on a target slot, or one dup2 would clobber another's source.
         var temporaries: [Int32] = []
@@ -56,12 +61,19 @@ struct WorkerSpawner {
         posix_spawn_file_actions_adddup2(&actions, listener, WorkerHandshake.listenDescriptor)
         posix_spawn_file_actions_adddup2(&actions, ready, WorkerHandshake.readyDescriptor)
         posix_spawn_file_actions_adddup2(&actions, lifeline, WorkerHandshake.lifelineDescriptor)
-        for fd in Descriptors.openDescriptors(atLeast: WorkerHandshake.lifelineDescriptor + 1)
-        where !Descriptors.isCloseOnExec(fd) {
-            posix_spawn_file_actions_addclose(&actions, fd)
+        if closeFrom == nil {
+            for fd in Descriptors.openDescriptors(atLeast: WorkerHandshake.lifelineDescriptor + 1)
+            where !Descriptors.isCloseOnExec(fd) {
+                posix_spawn_file_actions_addclose(&actions, fd)
+            }
         }
         for (index, fd) in extras.enumerated() {
             posix_spawn_file_actions_adddup2(&actions, fd, WorkerHandshake.lifelineDescriptor + 1 + Int32(index))
+        }
+        if let closeFrom {
+            let first = WorkerHandshake.lifelineDescriptor + 1 + Int32(extras.count)
+            let rc = closeFrom(&actions, first)
+            guard rc == 0 else { throw SystemCallError("posix_spawn_file_actions_addclosefrom_np", subject: "fd \(first)", errno: rc) }
         }
 
         var attributes = posix_spawnattr_t()
@@ -105,4 +117,16 @@ private struct CStringArray {
     func free() {
         for pointer in pointers { Glibc.free(pointer) }
     }
+}
+
+/// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), which Swift's Glibc module does not
+/// declare: found with `dlsym` once, nil on an older C library (then the explicit closes alone).
+enum SpawnCloseFrom {
+    typealias Function = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    static let function: Function? = {
+        // RTLD_DEFAULT is the null handle on glibc.
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+    }()
 }

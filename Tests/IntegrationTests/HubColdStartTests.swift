@@ -11,12 +11,13 @@ struct HubColdStartTests {
     @Test func coldStartDownloadsOnceThenServesOfflineFromTheCache() async throws {
         let reference = try Reference.load()
         let directory = try TestDirectory()
-        // The weights come slowly (about 7.5 s), so that the warming state can be seen even when
-        // the workers are slow to start (debug build, a machine busy with other suites).
+        // The weights come slowly (about 25 s), so that the warming state can be seen even when
+        // the workers and nginx are slow to start (debug build, a machine busy with other suites:
+        // at 7.5 s, one CI-like run saw nginx listen only after the download had finished).
         let hub = try await MockHub(
             directory: directory,
             repos: [
-                "org/tiny": ["dir": Paths.tinyModel, "faults": ["model.safetensors": ["throttle": 100_000]]]
+                "org/tiny": ["dir": Paths.tinyModel, "faults": ["model.safetensors": ["throttle": 30_000]]]
             ])
         defer { hub.process.terminate() }
         let hubSettings = [

@@ -54,6 +54,9 @@ final class TestDirectory: Sendable {
     func makeFolder(_ name: String) -> String {
         let folder = file(name)
         mkdir(folder, 0o755)
+        // Explicitly: mkdir's mode is cut by the umask, which is the whole test process's (a
+        // POSIX test narrows it for a moment) and which nginx.sh's traversal check depends on.
+        chmod(folder, 0o755)
         return folder
     }
 }
