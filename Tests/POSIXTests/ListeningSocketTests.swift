@@ -28,11 +28,7 @@ import Testing
     @Test func defaultModeIsOwnerAndGroupOnly() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("b.sock")
-        // Held only around the bind: the umask is the whole test process's.
-        let previous = umask(0)
-        let bound = Result { try ListeningSocket.bind(.unix(path: path)) }
-        umask(previous)
-        let socket = try bound.get()
+        let socket = try withUmask(0) { try ListeningSocket.bind(.unix(path: path)) }
         defer { socket.close() }
         var info = stat()
         #expect(lstat(path, &info) == 0)

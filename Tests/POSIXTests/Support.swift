@@ -39,3 +39,17 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+/// Runs `body` with the process's umask set to `mask`, one caller at a time. The umask is the
+/// whole test process's: two parallel cases each saving and restoring it once left it at 077 for
+/// every later suite (their run directories untraversable by nginx's workers, nginx's temp files
+/// unwritable: 500s), so callers are serialised and the window is only `body`.
+func withUmask<T>(_ mask: mode_t, _ body: () throws -> T) rethrows -> T {
+    try umaskLock.withLock { _ in
+        let previous = umask(mask)
+        defer { umask(previous) }
+        return try body()
+    }
+}
+
+private let umaskLock = Locked(())

@@ -38,13 +38,9 @@ import Testing
     func boundSocketHasTheConfiguredMode(mode: mode_t) throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("m.sock")
-        // The umask is the process's: held only around the bind, since the other suites running
-        // alongside create their own folders meanwhile (a 077 window once made their run
-        // directories untraversable for nginx's workers).
-        let previous = umask(0o077)
-        let bound = Result { try ListeningSocket.bind(.unix(path: path), permissions: UnixSocketPermissions(mode: mode)) }
-        umask(previous)
-        let socket = try bound.get()
+        let socket = try withUmask(0o077) {
+            try ListeningSocket.bind(.unix(path: path), permissions: UnixSocketPermissions(mode: mode))
+        }
         defer { socket.close() }
         var info = stat()
         #expect(lstat(path, &info) == 0)
