@@ -149,14 +149,30 @@ class Rehearsal:
         self.logs = pathlib.Path("/run/k8s-rehearsal/logs")
         os.makedirs(HUB_CACHE)
         sh("mount", "-t", "tmpfs", "-o", f"mode=2775,gid={self.groups[0] if self.groups else 0}", "tmpfs", HUB_CACHE)
-        for name, volume in self.pod.volumes.items():
-            if "emptyDir" not in volume:
-                continue
-            for _, c in self.pod.containers:
-                for m in c.get("volumeMounts") or []:
-                    if m["name"] == name and not os.path.ismount(m["mountPath"]):
-                        os.makedirs(m["mountPath"], exist_ok=True)
-                        sh("mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", m["mountPath"])
+        empty_dirs = [m["mountPath"] for name, volume in self.pod.volumes.items() if "emptyDir" in volume
+                      for _, c in self.pod.containers for m in c.get("volumeMounts") or [] if m["name"] == name]
+        # What stands in for the image's files (the checkout, the binary, the libtorch it links)
+        # stays visible when an emptyDir would hide it: a CI clone under /tmp sat below the pod's
+        # /tmp emptyDir. Each is bound aside first and back in place after the emptyDirs.
+        needed = {str(self.args.root.resolve()), str(pathlib.Path(IMAGE_PATHS["/app/.build/release/colmodernvbert"]).parent)}
+        libtorch = self.args.root / ".deps" / "libtorch"
+        if libtorch.exists():
+            needed.add(str(libtorch.resolve()))
+        hidden = sorted(p for p in needed if any(p == m or p.startswith(m.rstrip("/") + "/") for m in empty_dirs))
+        kept = []
+        for index, path in enumerate(hidden):
+            aside = f"/run/k8s-rehearsal/keep/{index}"
+            os.makedirs(aside)
+            sh("mount", "--bind", path, aside)
+            kept.append((aside, path))
+        for path in empty_dirs:
+            if not os.path.ismount(path):
+                os.makedirs(path, exist_ok=True)
+                sh("mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", path)
+        for aside, path in kept:
+            os.makedirs(path, exist_ok=True)
+            sh("mount", "--bind", aside, path)
+            sh("mount", "-o", "remount,bind,ro", path)  # read-only like the rest of the image
         sh("mount", "-o", "remount,bind,ro", "/")
 
     # --- the rehearsal ---
