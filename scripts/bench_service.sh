@@ -69,6 +69,9 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 ours_port="$(free_port)"
 ref_port="$(free_port)"
 run_dir="$(mktemp -d /tmp/colpali-bench.XXXXXX)"
+# Traversable: nginx started as root runs its workers unprivileged, and they must reach the
+# pool's socket in here (nginx.sh refuses a run directory they cannot traverse).
+chmod 755 "$run_dir"
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

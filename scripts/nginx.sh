@@ -10,7 +10,7 @@
 #   COLPALI_RUN_DIR            ./.run     rendered config, pid, temp files (nginx/ below it)
 #   COLPALI_STATE_DIR          $COLPALI_RUN_DIR/state   self-signed certificate (tls/ below it)
 #   COLPALI_LISTEN             unix:$COLPALI_RUN_DIR/colmodernvbert.sock   the pool's socket
-#                              (read by the service binary: `colmodernvbert config upstream`)
+#                              (read by the service binary: `colmodernvbert config nginx`)
 #   COLPALI_UPSTREAMS          unset      pools on other hosts instead: host:port or unix:/path entries,
 #                              separated by commas or spaces (each checked by the binary, as COLPALI_LISTEN)
 #   COLPALI_UPSTREAM_MAX_FAILS 1          with COLPALI_UPSTREAMS: failed attempts that mark a host down (0: never)
@@ -35,7 +35,7 @@
 #   COLPALI_NGINX_ACCESS_LOG   /dev/stdout   access log destination, or "off"
 #   COLPALI_NGINX_BIN          nginx      nginx binary (found on PATH or /usr/sbin)
 #   COLPALI_METRICS_ALLOW      127.0.0.1,::1   who may GET /metrics (addresses/CIDRs), or "off"
-#                              (read by the service binary: `colmodernvbert config metrics`)
+#                              (read by the service binary: `colmodernvbert config nginx`)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -78,25 +78,17 @@ service_binary() {
     command -v colmodernvbert || die "the colmodernvbert binary was not found (swift build, or set COLPALI_BINARY)"
 }
 
-# nginx's upstream: the pool, unix:/absolute/path or host:port, with the run directory this
-# script uses; then the master's overload answer (503 beyond the pool's bounded queue) as the
-# backup server, unix:/absolute/path, or an empty line for a TCP pool (whose full backlog
-# cannot refuse at once). With COLPALI_UPSTREAMS, the binary prints those pools instead, one a
-# line (COLPALI_LISTEN is then the local pool's, if any, and not read). One call: each loads
-# the binary (~0.3 s).
-upstream_addresses() {
+# What nginx takes from the service's configuration, asked of the binary in one call (it
+# loads libtorch: ~0.3 s idle, seconds on a loaded machine), `KEY VALUE` lines: upstream (the
+# pool, or each COLPALI_UPSTREAMS pool), overflow (the master's overload answer for the backup
+# server, a local unix pool only), metrics and metrics-access (the master's /metrics socket
+# and COLPALI_METRICS_ALLOW as allow/deny directives; none when off). Addresses come as
+# unix:/absolute/path or host:port, with the run directory this script uses.
+nginx_values() {
     local binary
     binary="$(service_binary)" || exit 1
-    COLPALI_RUN_DIR="$run_dir" "$binary" config upstream --overflow \
-        || die "cannot work out the pool's address (${hosts_variable:-COLPALI_LISTEN}, see above)"
-}
-
-# /metrics: the master's metrics socket, then nginx's allow/deny line for it (from
-# COLPALI_METRICS_ALLOW, parsed by the binary as the master parses it); nothing when off.
-metrics_location() {
-    local binary
-    binary="$(service_binary)" || exit 1
-    COLPALI_RUN_DIR="$run_dir" "$binary" config metrics || die "cannot work out /metrics (COLPALI_METRICS_ALLOW, see above)"
+    COLPALI_RUN_DIR="$run_dir" "$binary" config nginx \
+        || die "cannot work out nginx's upstreams and /metrics (${hosts_variable:-COLPALI_LISTEN}, COLPALI_METRICS_ALLOW; see above)"
 }
 
 # The pool's socket group as a name (nginx's user directive takes names), or nothing when
@@ -176,24 +168,29 @@ if [ -z "$nginx_bin" ]; then
     [ -n "$nginx_bin" ] || { [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx; } || die "nginx not found (install it or set COLPALI_NGINX_BIN)"
 fi
 # After this script's own checks, so their messages come first.
-addresses="$(upstream_addresses)"
-upstream="${addresses%%$'\n'*}"
+values="$(nginx_values)"
+upstreams=()
 overflow=""
+metrics_upstream=""
+metrics_access=""
+while IFS=' ' read -r key value; do
+    case "$key" in
+        upstream) upstreams+=("$value") ;;
+        overflow) overflow="$value" ;;
+        metrics) metrics_upstream="$value" ;;
+        metrics-access) metrics_access="$value" ;;
+    esac
+done <<< "$values"
+((${#upstreams[@]})) || die "the service binary named no upstream (colmodernvbert config nginx printed: $values)"
+upstream="${upstreams[0]}"
 upstream_servers=""
 if [ -n "$hosts_variable" ]; then
-    upstream="${addresses//$'\n'/, }"
-    while IFS= read -r address; do
-        [ -n "$address" ] || continue
+    upstream="$(IFS=,; printf '%s' "${upstreams[*]}")"
+    upstream="${upstream//,/, }"
+    for address in "${upstreams[@]}"; do
         upstream_servers+="${upstream_servers:+$'\n'}    server $address max_fails=$max_fails fail_timeout=$fail_timeout;"
-    done <<< "$addresses"
-elif [[ "$addresses" == *$'\n'* ]]; then
-    overflow="${addresses#*$'\n'}"
+    done
 fi
-
-metrics_lines="$(metrics_location)"
-metrics_upstream="${metrics_lines%%$'\n'*}"
-metrics_access=""
-[[ "$metrics_lines" != *$'\n'* ]] || metrics_access="${metrics_lines#*$'\n'}"
 
 # --- rendering ------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import POSIX
 extension ServiceConfiguration {
     static let queueDepthVariable = "COLPALI_QUEUE_DEPTH"
     /// File name of the overflow socket in the run directory; the one place it is spelled
-    /// (scripts ask `colmodernvbert config upstream --overflow`).
+    /// (scripts ask `colmodernvbert config nginx`).
     public static let overloadSocketName = "colmodernvbert-overload.sock"
 
     /// `COLPALI_QUEUE_DEPTH`, by default one waiting request per request slot of the pool.
@@ -32,7 +32,7 @@ extension ServiceConfiguration {
     }
 
     /// The overflow socket from `COLPALI_LISTEN` and `COLPALI_RUN_DIR` alone (what
-    /// `colmodernvbert config upstream --overflow` prints); nil for a TCP or inherited pool.
+    /// `colmodernvbert config nginx` prints as `overflow`); nil for a TCP or inherited pool.
     public static func overloadAddress(fromEnvironment environment: [String: String]) throws -> ListenAddress? {
         let reader = EnvironmentReader(environment)
         let directory = runDirectory(reader)

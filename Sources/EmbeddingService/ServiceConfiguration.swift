@@ -78,7 +78,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     }
 
     /// File name of the default unix socket in the run directory; the one place it is
-    /// spelled (scripts ask `colmodernvbert config upstream`).
+    /// spelled (scripts ask `colmodernvbert config nginx`).
     public static let defaultSocketName = "colmodernvbert.sock"
 
     /// `unix:<run directory>/colmodernvbert.sock`.
@@ -108,7 +108,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     }
 
     /// Only the pool's socket (`COLPALI_LISTEN`, default in `COLPALI_RUN_DIR`), read exactly as
-    /// `fromEnvironment` reads it: for `colmodernvbert config upstream`, which must not fail
+    /// `fromEnvironment` reads it: for `colmodernvbert config nginx`, which must not fail
     /// on settings nginx does not care about.
     public static func listenAddress(fromEnvironment environment: [String: String]) throws -> ListenAddress {
         let reader = EnvironmentReader(environment)

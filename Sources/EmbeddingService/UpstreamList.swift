@@ -1,7 +1,7 @@
 import POSIX
 
 /// `COLPALI_UPSTREAMS`: the pools nginx spreads requests over when they run on other hosts
-/// (`scripts/nginx.sh` asks `colmodernvbert config upstream` for them, so each entry is read
+/// (`scripts/nginx.sh` asks `colmodernvbert config nginx` for them, so each entry is read
 /// with `COLPALI_LISTEN`'s grammar, `ListenAddress`, and nowhere else).
 ///
 /// Entries are separated by commas and/or blanks: `10.0.0.2:9000, 10.0.0.3:9000` or

@@ -3,7 +3,7 @@ import Glibc
 import ProcessTestSupport
 import Testing
 
-/// nginx.sh takes the pool's address from the binary (`colmodernvbert config upstream`), so
+/// nginx.sh takes the pool's address from the binary (`colmodernvbert config nginx`), so
 /// nginx and the pool read COLPALI_LISTEN and its default the same way.
 extension ScriptSuites {
     @Suite struct UpstreamAddressTests {

@@ -3,7 +3,7 @@ import POSIX
 
 /// `COLPALI_METRICS_ALLOW`: who may scrape `/metrics`. Comma-separated IPv4/IPv6 addresses
 /// or CIDR blocks; default loopback (`127.0.0.1,::1`); `off` turns `/metrics` off. nginx gets
-/// it as `allow`/`deny` lines (`colmodernvbert config metrics`, scripts/nginx.sh), and the
+/// it as `allow`/`deny` lines (`colmodernvbert config nginx`, scripts/nginx.sh), and the
 /// master's responder checks `REMOTE_ADDR` against it again (defence in depth: a snippet
 /// included without the rendered lines still refuses).
 public struct MetricsAllowList: Sendable, Equatable, CustomStringConvertible {

@@ -4,7 +4,7 @@ import POSIX
 /// Where `/metrics` is answered and for whom (issue 13).
 extension ServiceConfiguration {
     /// File name of the master's metrics socket in the run directory; the one place it is
-    /// spelled (scripts ask `colmodernvbert config metrics`).
+    /// spelled (scripts ask `colmodernvbert config nginx`).
     public static let metricsSocketName = "colmodernvbert-metrics.sock"
 
     /// `COLPALI_METRICS_ALLOW`, parsed; nil when `off`.
