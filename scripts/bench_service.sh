@@ -5,13 +5,16 @@
 #
 #   scripts/bench_service.sh [--model DIR] [--threads N] [--workers N]
 #                            [--query-seconds S] [--query-connections C]
-#                            [--image-seconds S] [--image-connections C]
+#                            [--image-seconds S] [--image-connections C] [--reference-bf16]
 #
 # --model defaults to the full-size random checkpoint of scripts/bench_model.sh
 # (.build-bench/full-model, generated when missing). Both services get the same CPU thread
 # budget: the reference runs one process with N torch threads; this service runs
 # --workers workers with N/workers threads each. Prints p50/p90/p99 latency and requests/s
-# for single queries, images/s for a letter-size page, peak memory of each side, and ratios.
+# for single queries, images/s for a letter-size page, peak memory of each side, and ratios;
+# the CPU model and ISA, and the path this service dispatched to (/info: cpu_isa, vision and
+# text dtypes). --reference-bf16 then restarts the reference in bfloat16 (what a Python user
+# would switch to) and times the page again against it (slow on CPUs without native bf16).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +30,7 @@ query_seconds=20
 query_connections=4
 image_seconds=60
 image_connections=1
+reference_bf16=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --model) model="$2"; shift 2 ;;
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
         --query-connections) query_connections="$2"; shift 2 ;;
         --image-seconds) image_seconds="$2"; shift 2 ;;
         --image-connections) image_connections="$2"; shift 2 ;;
+        --reference-bf16) reference_bf16=1; shift ;;
         -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -140,6 +145,9 @@ i_ours="$(run_wrk "$ours/embed/images" "$payloads/image.multipart" "$image_type"
 i_ref="$(run_wrk "$ref/embed/images" "$payloads/image.multipart" "$image_type" "$image_connections" "$image_seconds")"
 
 # Memory: peak RSS (VmHWM) of each process, and PSS now (shared weight pages split fairly).
+info_ours="$(curl -s "$ours/info")"
+cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+cpu_flags="$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|fma|avx512f|avx512_bf16|amx_bf16|amx_tile' | sort | tr '\n' ' ')"
 memory() { # PID... -> "peak_rss_bytes pss_bytes"
     local rss=0 pss=0
     for pid in "$@"; do
@@ -152,16 +160,34 @@ memory() { # PID... -> "peak_rss_bytes pss_bytes"
 descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
 mem_ours="$(memory "$master" $(descendants "$master"))"
 mem_ref="$(memory "$reference" $(descendants "$reference"))"
+i_bf16='{}'
+if ((reference_bf16)); then
+    log "restarting the reference in bfloat16; images: $image_connections connection(s) x ${image_seconds}s"
+    kill -TERM "$reference" 2>/dev/null || true
+    wait "$reference" 2>/dev/null || true
+    REFERENCE_DTYPE=bfloat16 setsid "$PY" scripts/bench/reference_service.py "$model" "$ref_port" "$threads" > "$run_dir/reference-bf16.log" 2>&1 &
+    reference=$!
+    pids+=("$reference")
+    wait_ready "$ref/embed/queries" "$payloads/query.json" application/json
+    curl -s -o /dev/null -X POST -H "Content-Type: $image_type" --data-binary "@$payloads/image.multipart" "$ref/embed/images"
+    i_bf16="$(run_wrk "$ref/embed/images" "$payloads/image.multipart" "$image_type" "$image_connections" "$image_seconds")"
+fi
 
-"$PY" - "$q_ours" "$q_ref" "$q1_ours" "$q1_ref" "$i_ours" "$i_ref" "$mem_ours" "$mem_ref" "$workers" "$per_worker" "$threads" "$model" <<'PYEOF'
+"$PY" - "$q_ours" "$q_ref" "$q1_ours" "$q1_ref" "$i_ours" "$i_ref" "$mem_ours" "$mem_ref" "$workers" "$per_worker" "$threads" "$model" \
+    "$info_ours" "$cpu_model" "$cpu_flags" "$i_bf16" <<'PYEOF'
 import json, sys
 q_ours, q_ref, q1_ours, q1_ref, i_ours, i_ref = (json.loads(a) for a in sys.argv[1:7])
 mem_ours, mem_ref = (tuple(int(v) for v in a.split()) for a in sys.argv[7:9])
 workers, per_worker, threads, model = sys.argv[9:13]
+info = json.loads(sys.argv[13] or "{}")
+cpu_model, cpu_flags, i_bf16 = sys.argv[14], sys.argv[15].split(), json.loads(sys.argv[16] or "{}")
 def row(name, ours, ref, key, fmt="{:.2f}", lower_better=True):
     ratio = ours[key] / ref[key] if ref[key] else float("nan")
     print(f"  {name:<34} {fmt.format(ours[key]):>12} {fmt.format(ref[key]):>12}   {ratio:6.2f}x {'(lower is better)' if lower_better else '(higher is better)'}")
 print(f"\nLoad benchmark, checkpoint {model}")
+print(f"  CPU: {cpu_model}; ISA: {' '.join(cpu_flags) or 'no AVX2'}")
+print(f"  this service dispatched to: cpu_isa {info.get('cpu_isa', '?')}, vision tower {info.get('vision_dtype', '?')}, "
+      f"text tower {info.get('text_dtype', '?')} (/info)")
 print(f"  this service: nginx + {workers} worker(s) x {per_worker} thread(s); reference: FastAPI/uvicorn, 1 process x {threads} threads")
 print(f"  {'':<34} {'this':>12} {'reference':>12}   ratio this/reference")
 for label, ours, ref in (("single queries, 1 connection", q1_ours, q1_ref), ("single queries, concurrent", q_ours, q_ref)):
@@ -174,6 +200,10 @@ print(" page images (letter page, one per request):")
 row("images/s", i_ours, i_ref, "rps", "{:.3f}", lower_better=False)
 row("p50 latency (ms)", i_ours, i_ref, "p50_ms")
 print(f"  {'requests (errors)':<34} {i_ours['requests']:>7} ({i_ours['errors']}) {i_ref['requests']:>7} ({i_ref['errors']})")
+if i_bf16:
+    print(" page images against the reference in bfloat16:")
+    row("p50 latency (ms)", i_ours, i_bf16, "p50_ms")
+    print(f"  {'requests (errors)':<34} {i_ours['requests']:>7} ({i_ours['errors']}) {i_bf16['requests']:>7} ({i_bf16['errors']})")
 print(" memory (all processes of each side):")
 mib = lambda b: b / 2**20
 print(f"  {'sum of peak RSS (MiB)':<34} {mib(mem_ours[0]):>12.0f} {mib(mem_ref[0]):>12.0f}   {mem_ours[0]/mem_ref[0]:6.2f}x (lower is better)")

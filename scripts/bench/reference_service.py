@@ -9,6 +9,7 @@ Serves POST /embed/queries and POST /embed/images on 127.0.0.1:PORT.
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,9 @@ import make_tiny_model as tiny  # noqa: E402
 model_dir, port, threads = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(threads)
 model = tiny.load_reference(model_dir)
+# REFERENCE_DTYPE=bfloat16: the dtype a Python user would switch to (issue 14's page target).
+if os.environ.get("REFERENCE_DTYPE", "float32") == "bfloat16":
+    model = model.to(torch.bfloat16)
 processor = ColModernVBertProcessor.from_pretrained(str(model_dir))
 app = FastAPI()
 
@@ -57,6 +61,8 @@ def embed_images(files: list[UploadFile] = File(...)):
             raise HTTPException(status_code=400, detail=f"File {upload.filename} is not an image")
         images.append(Image.open(io.BytesIO(upload.file.read())).convert("RGB"))
     batch = processor.process_images(images)
+    dtype = next(model.parameters()).dtype
+    batch = {k: v.to(dtype) if torch.is_tensor(v) and v.is_floating_point() else v for k, v in batch.items()}
     with torch.inference_mode():
         out = model(**batch).embeddings
     ids = batch["input_ids"]
