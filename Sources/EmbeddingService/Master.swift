@@ -103,16 +103,16 @@ public struct Master: Sendable {
 
     /// The overflow answer beyond the bounded queue (issue 12), on a unix pool only: the queue
     /// is the pool socket's backlog, and only a unix socket refuses at once when it is full.
-    private func startOverloadResponder() throws -> OverloadResponder? {
+    private func startOverloadResponder() throws -> MasterResponder? {
         let config = configuration
         guard let address = config.overloadAddress else {
             logger.info("queue: the pool's backlog holds \(config.effectiveQueueDepth) requests; no overload answer on a TCP pool")
             return nil
         }
         let socket = try ListeningSocket.bind(address, permissions: config.socketPermissions)
-        let responder = try OverloadResponder(
+        let responder = try MasterResponder(
             listener: socket,
-            answer: OverloadAnswer(queueDepth: config.effectiveQueueDepth, retryAfterSeconds: config.retryAfterSeconds),
+            handler: OverloadAnswer(queueDepth: config.effectiveQueueDepth, retryAfterSeconds: config.retryAfterSeconds),
             maxBodyBytes: config.maxRequestBytes, logger: logger)
         try responder.start()
         logger.info(
@@ -123,7 +123,7 @@ public struct Master: Sendable {
     /// `/metrics` on `colmodernvbert-metrics.sock` in the run directory, unless
     /// `COLPALI_METRICS_ALLOW=off`. The socket has the pool socket's mode and group (nginx
     /// connects to both).
-    private func startMetricsResponder(_ metrics: PoolMetrics) throws -> MetricsResponder? {
+    private func startMetricsResponder(_ metrics: PoolMetrics) throws -> MasterResponder? {
         guard let allow = try ServiceConfiguration.metricsAllowList(fromEnvironment: environment),
             let address = try ServiceConfiguration.metricsAddress(fromEnvironment: environment)
         else {
@@ -131,7 +131,9 @@ public struct Master: Sendable {
             return nil
         }
         let socket = try ListeningSocket.bind(address, permissions: configuration.socketPermissions)
-        let responder = try MetricsResponder(listener: socket, answer: MetricsAnswer(metrics: metrics, allow: allow), logger: logger)
+        // A scrape has no body; it renders in well under a millisecond.
+        let responder = try MasterResponder(
+            listener: socket, handler: MetricsAnswer(metrics: metrics, allow: allow), maxBodyBytes: 4096, logger: logger)
         try responder.start()
         logger.info("metrics: /metrics from \(address) for \(allow)")
         return responder

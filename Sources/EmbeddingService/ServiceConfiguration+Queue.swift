@@ -5,7 +5,7 @@ import POSIX
 ///
 /// The queue is the pool socket's listen backlog: requests beyond what the workers hold
 /// (`workers` × `requestsPerWorker`, accept threads) wait there, at most `effectiveQueueDepth`
-/// of them; the next connect fails at once and nginx moves to the `OverloadResponder` on
+/// of them; the next connect fails at once and nginx moves to the master's `OverloadAnswer` on
 /// `overloadAddress`, a `backup` server of its upstream. Only a unix pool socket gives that
 /// immediate refusal (a full TCP backlog drops the SYN, and the connect waits out nginx's
 /// `fastcgi_connect_timeout`), so a TCP or inherited pool has no overflow socket.

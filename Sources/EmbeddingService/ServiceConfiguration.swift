@@ -62,7 +62,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var apiKeys = APIKeys()
     /// `COLPALI_MAX_QUERY_BYTES`: UTF-8 bytes per query, checked before tokenization.
     public var maxQueryBytes = RequestLimits.defaultMaxQueryBytes
-    // The bounded queue and the overload answer (issue 12; OverloadResponder.swift).
+    // The bounded queue and the overload answer (issue 12; OverloadAnswer.swift, MasterResponder.swift).
     /// `COLPALI_QUEUE_DEPTH`: requests waiting in the pool socket's backlog beyond those the
     /// workers hold; by default `workers` × `requestsPerWorker`. Beyond it nginx gets 503 at once.
     public var queueDepth: Int?

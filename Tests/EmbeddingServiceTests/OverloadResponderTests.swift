@@ -76,8 +76,8 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let address = ListenAddress.unix(path: directory.appendingPathComponent("overload.sock").path)
-        let responder = try OverloadResponder(
-            listener: try ListeningSocket.bind(address), answer: OverloadAnswer(queueDepth: 3, retryAfterSeconds: 2),
+        let responder = try MasterResponder(
+            listener: try ListeningSocket.bind(address), handler: OverloadAnswer(queueDepth: 3, retryAfterSeconds: 2),
             maxBodyBytes: 1 << 20, logger: Logger(label: "test"))
         try responder.start()
         defer { responder.stop() }
