@@ -7,29 +7,10 @@ import Testing
 /// the image routes' own rate zone (issue 12, "overload answered fast").
 extension ScriptSuites {
     @Suite struct OverloadConfigTests {
-        let nginxScript = "\(repositoryRoot())/scripts/nginx.sh"
-
-        /// The rendered http and locations snippets, or the script's output when it failed.
-        func render(_ overrides: [String: String], in directory: TemporaryDirectory) async throws -> (
-            output: String, http: String?, locations: String?
-        ) {
-            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("COLPALI_") }
-            environment["COLPALI_RUN_DIR"] = directory.file("run")
-            environment["COLPALI_BINARY"] = try serviceBinary()
-            for (key, value) in overrides { environment[key] = value }
-            let snippets = directory.file("snippets")
-            let (status, output) = try await ChildProcess.run(
-                [nginxScript, "snippet", snippets], environment: environment, logDirectory: directory.path)
-            guard status == "exit 0" else { return (output, nil, nil) }
-            return (
-                output, try String(contentsOfFile: "\(snippets)/colmodernvbert-http.conf", encoding: .utf8),
-                try String(contentsOfFile: "\(snippets)/colmodernvbert-locations.conf", encoding: .utf8)
-            )
-        }
 
         @Test func aUnixPoolGetsTheOverloadAnswerAsBackup() async throws {
             let directory = try TemporaryDirectory()
-            let (output, http, locations) = try await render([:], in: directory)
+            let (output, http, locations) = try await renderNginx([:], in: directory)
             let backup = "server unix:\(directory.file("run"))/colmodernvbert-overload.sock max_fails=0 backup;"
             #expect(http?.contains(backup) == true, "\(output)\n\(http ?? "")")
             // Defaults: 2 image requests per second per client, burst 4, besides the general rate.
@@ -40,21 +21,21 @@ extension ScriptSuites {
 
         @Test func aTCPPoolHasNoBackup() async throws {
             let directory = try TemporaryDirectory()
-            let (output, http, _) = try await render(["COLPALI_LISTEN": "127.0.0.1:9123"], in: directory)
+            let (output, http, _) = try await renderNginx(["COLPALI_LISTEN": "127.0.0.1:9123"], in: directory)
             #expect(http?.contains("server 127.0.0.1:9123 max_fails=0;") == true, "\(output)")
             #expect(http?.contains(" backup;") == false, "no backup server line")
         }
 
         @Test func theImageRateCanBeOffOrStandAlone() async throws {
             let directory = try TemporaryDirectory()
-            let off = try await render(["COLPALI_IMAGE_RATE_LIMIT": "off"], in: directory)
+            let off = try await renderNginx(["COLPALI_IMAGE_RATE_LIMIT": "off"], in: directory)
             #expect(off.http?.contains("colmodernvbert_image_req") == false, "\(off.output)")
             #expect(off.locations?.contains("limit_req_status 429;") == true, "the general rate still answers 429")
-            let alone = try await render(
+            let alone = try await renderNginx(
                 ["COLPALI_RATE_LIMIT": "off", "COLPALI_IMAGE_RATE_LIMIT": "1r/s", "COLPALI_IMAGE_RATE_BURST": "0"], in: directory)
             #expect(alone.locations?.contains("limit_req zone=colmodernvbert_image_req;") == true, "\(alone.output)")
             #expect(alone.locations?.contains("limit_req_status 429;") == true)
-            let bad = try await render(["COLPALI_IMAGE_RATE_LIMIT": "fast"], in: directory)
+            let bad = try await renderNginx(["COLPALI_IMAGE_RATE_LIMIT": "fast"], in: directory)
             #expect(bad.http == nil)
             #expect(bad.output.contains("COLPALI_IMAGE_RATE_LIMIT=fast"), "\(bad.output)")
         }

@@ -95,3 +95,23 @@ func connectsTCP(port: UInt16) -> Bool {
 /// ~0.3 s of CPU per call, ~1 s wall on the loaded 2-core development machine; twelve at once
 /// took 17 s there), so parallel cases pushed the suites' nginx waits past their timeouts.
 @Suite(.serialized) enum ScriptSuites {}
+
+/// Runs `scripts/nginx.sh ACTION` (`snippet` into a folder, or `check`) with a private run
+/// directory, the built binary and `overrides`; returns its output and, when it succeeded, the
+/// rendered http and locations files.
+func renderNginx(_ overrides: [String: String], action: String = "snippet", in directory: TemporaryDirectory) async throws
+    -> (output: String, http: String?, locations: String?)
+{
+    let nginxScript = "\(repositoryRoot())/scripts/nginx.sh"
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("COLPALI_") }
+    environment["COLPALI_RUN_DIR"] = directory.file("run")
+    environment["COLPALI_BINARY"] = try serviceBinary()
+    for (key, value) in overrides { environment[key] = value }
+    let snippets = action == "snippet" ? directory.file("snippets") : directory.file("run/nginx")
+    let argv = action == "snippet" ? [nginxScript, "snippet", snippets] : [nginxScript, action]
+    let (status, output) = try await ChildProcess.run(argv, environment: environment, logDirectory: directory.path)
+    guard status == "exit 0" else { return (output, nil, nil) }
+    let http = try String(contentsOfFile: "\(snippets)/colmodernvbert-http.conf", encoding: .utf8)
+    let locations = try String(contentsOfFile: "\(snippets)/colmodernvbert-locations.conf", encoding: .utf8)
+    return (output, http, locations)
+}

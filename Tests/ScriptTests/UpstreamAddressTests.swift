@@ -7,19 +7,11 @@ import Testing
 /// nginx and the pool read COLPALI_LISTEN and its default the same way.
 extension ScriptSuites {
     @Suite struct UpstreamAddressTests {
-        let nginxScript = "\(repositoryRoot())/scripts/nginx.sh"
 
         /// Renders the snippet files and returns the `server ...` line of the upstream block.
         func upstreamLine(_ overrides: [String: String], in directory: TemporaryDirectory) async throws -> (String, String?) {
-            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("COLPALI_") }
-            environment["COLPALI_RUN_DIR"] = directory.file("run")
-            environment["COLPALI_BINARY"] = try serviceBinary()
-            for (key, value) in overrides { environment[key] = value }
-            let snippets = directory.file("snippets")
-            let (status, output) = try await ChildProcess.run(
-                [nginxScript, "snippet", snippets], environment: environment, logDirectory: directory.path)
-            guard status == "exit 0" else { return (output, nil) }
-            let http = try String(contentsOfFile: "\(snippets)/colmodernvbert-http.conf", encoding: .utf8)
+            let (output, http, _) = try await renderNginx(overrides, in: directory)
+            guard let http else { return (output, nil) }
             let line = http.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("server ") }
             return (output, line.map { $0.trimmingCharacters(in: .whitespaces) })
         }

@@ -8,25 +8,6 @@ import Testing
 /// refused naming the variable and the entry.
 extension ScriptSuites {
     @Suite struct UpstreamListTests {
-        let nginxScript = "\(repositoryRoot())/scripts/nginx.sh"
-
-        /// Runs `nginx.sh ACTION` with `overrides`; returns its output and, when it succeeded,
-        /// the rendered http and locations files.
-        func render(_ overrides: [String: String], action: String = "snippet", in directory: TemporaryDirectory) async throws
-            -> (output: String, http: String?, locations: String?)
-        {
-            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("COLPALI_") }
-            environment["COLPALI_RUN_DIR"] = directory.file("run")
-            environment["COLPALI_BINARY"] = try serviceBinary()
-            for (key, value) in overrides { environment[key] = value }
-            let snippets = action == "snippet" ? directory.file("snippets") : directory.file("run/nginx")
-            let argv = action == "snippet" ? [nginxScript, "snippet", snippets] : [nginxScript, action]
-            let (status, output) = try await ChildProcess.run(argv, environment: environment, logDirectory: directory.path)
-            guard status == "exit 0" else { return (output, nil, nil) }
-            let http = try String(contentsOfFile: "\(snippets)/colmodernvbert-http.conf", encoding: .utf8)
-            let locations = try String(contentsOfFile: "\(snippets)/colmodernvbert-locations.conf", encoding: .utf8)
-            return (output, http, locations)
-        }
 
         /// The `server ...;` lines of the upstream block, trimmed.
         func serverLines(_ http: String) -> [String] {
@@ -37,7 +18,7 @@ extension ScriptSuites {
             let directory = try TemporaryDirectory()
             // Commas, blanks, both; a relative unix path; IPv6. COLPALI_LISTEN is the local pool's
             // business and not read: an unusable one changes nothing.
-            let (output, http, _) = try await render(
+            let (output, http, _) = try await renderNginx(
                 ["COLPALI_UPSTREAMS": " 10.0.0.2:9000,10.0.0.3:9000  tcp:[fd00::4]:9001 , unix:./pool.sock", "COLPALI_LISTEN": "nowhere"],
                 in: directory)
             let cwd = FileManager.default.currentDirectoryPath
@@ -55,7 +36,7 @@ extension ScriptSuites {
 
         @Test func healthSettingsAreConfigurable() async throws {
             let directory = try TemporaryDirectory()
-            let (output, http, _) = try await render(
+            let (output, http, _) = try await renderNginx(
                 [
                     "COLPALI_UPSTREAMS": "10.0.0.2:9000 10.0.0.3:9000", "COLPALI_UPSTREAM_MAX_FAILS": "3",
                     "COLPALI_UPSTREAM_FAIL_TIMEOUT": "30s",
@@ -74,7 +55,7 @@ extension ScriptSuites {
         ])
         func badHealthSettingsAreRefused(variable: String, value: String, message: String) async throws {
             let directory = try TemporaryDirectory()
-            let (output, http, _) = try await render(["COLPALI_UPSTREAMS": "10.0.0.2:9000", variable: value], in: directory)
+            let (output, http, _) = try await renderNginx(["COLPALI_UPSTREAMS": "10.0.0.2:9000", variable: value], in: directory)
             #expect(http == nil)
             #expect(output.contains(message), "\(output)")
         }
@@ -91,7 +72,7 @@ extension ScriptSuites {
         ])
         func badEntriesAreRefusedNamingThem(value: String, entry: String, reason: String) async throws {
             let directory = try TemporaryDirectory()
-            let (output, http, _) = try await render(["COLPALI_UPSTREAMS": value], in: directory)
+            let (output, http, _) = try await renderNginx(["COLPALI_UPSTREAMS": value], in: directory)
             #expect(http == nil)
             #expect(output.contains("COLPALI_UPSTREAMS="), "\(output)")
             #expect(output.contains(entry) && output.contains(reason), "\(output)")
@@ -103,7 +84,7 @@ extension ScriptSuites {
             let directory = try TemporaryDirectory()
             // nginx.sh run as root refuses a run directory its unprivileged workers cannot traverse.
             chmod(directory.path, 0o755)
-            let (output, http, locations) = try await render(
+            let (output, http, locations) = try await renderNginx(
                 [
                     "COLPALI_UPSTREAMS": "10.0.0.2:9000,10.0.0.3:9000", "COLPALI_HTTPS_PORT": "off",
                     "COLPALI_HTTP_PORT": String(try freePort()),
