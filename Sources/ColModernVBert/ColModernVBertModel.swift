@@ -20,6 +20,8 @@ public final class ColModernVBertModel: Sendable {
     /// Where the tensors derived at load (packed text weights, fused projections) came from: a
     /// shared file, written or mapped, or private copies; for the log. nil without a shared file.
     public let sharedWeights: String?
+    /// The text tower's linear kernel: "panels-avx2", "panels-avx512", "oneDNN" or "libtorch".
+    public let textLinearKernel: String
 
     let text: ModernBertModel
     let vision: SiglipVisionModel
@@ -68,9 +70,14 @@ public final class ColModernVBertModel: Sendable {
         switch options.cpuLinearKernel {
         case _ where device != .cpu || dtype != .float32: packing = .none
         case .libtorch: packing = .none
-        case .panels: packing = .panels(shared: shared)
+        case .panels:
+            // The tile for the tier precision was chosen for; AVX2 where that tier was invented
+            // (tests) or capped (COLPALI_CPU_ISA) below what this CPU runs.
+            let tile = Tensor.panelTile(for: precision.cpuISA ?? .avx2)
+            packing = .panels(shared: shared, isa: Tensor.panelLinearSupports(tile) ? tile : .avx2)
         case .oneDNN: packing = .oneDNN(batchHint: 64)
         }
+        textLinearKernel = packing.name
         text = try ModernBertModel(store: store, config: config.text, packing: packing)
         vision = try SiglipVisionModel(store: visionStore, stream: store, config: config.vision)
         connector = try Connector(store: visionStore, config: config)

@@ -11,8 +11,9 @@ struct Linear: Sendable {
 
     /// A weight in a kernel's own layout.
     enum PackedWeight: Sendable {
-        /// Column panels for the bridge's float32 AVX2 kernel (`Tensor.panelLinear`).
-        case panels(Tensor)
+        /// Column panels for the bridge's float32 kernel (`Tensor.panelLinear`), run with the tile
+        /// for this CPU tier.
+        case panels(Tensor, isa: CPUISA)
         /// oneDNN's blocked layout (`Tensor.oneDNNLinear`).
         case oneDNN(Tensor)
     }
@@ -33,8 +34,8 @@ struct Linear: Sendable {
     /// pass over memory; the other paths add it after.
     func callAsFunction(_ x: Tensor, adding residual: Tensor?) throws -> Tensor {
         switch packed {
-        case .panels(let panels):
-            return try x.panelLinear(packedWeight: panels, outFeatures: outFeatures, bias: bias, residual: residual)
+        case .panels(let panels, let isa):
+            return try x.panelLinear(packedWeight: panels, outFeatures: outFeatures, bias: bias, residual: residual, isa: isa)
         case .oneDNN(let blocked):
             let y = try x.oneDNNLinear(packedWeight: blocked, bias: bias)
             return try residual.map { try $0 + y } ?? y
@@ -57,16 +58,17 @@ struct Linear: Sendable {
         let packed: PackedWeight
         switch kernel {
         case .none: return self
-        case .panels(let shared):
+        case .panels(let shared, let isa):
             guard Tensor.panelLinearAvailable else { return self }
             let weight = self.weight
             guard let shared else {
-                packed = .panels(try weight.panelPackedLinearWeight())
+                packed = .panels(try weight.panelPackedLinearWeight(), isa: isa)
                 break
             }
             let shape = Tensor.panelPackedShape(outFeatures: weight.size(0), inFeatures: weight.size(1))
             packed = .panels(
-                try shared.tensor(name + ".panels", shape: shape, dtype: .float32) { try weight.panelPackedLinearWeight() })
+                try shared.tensor(name + ".panels", shape: shape, dtype: .float32) { try weight.panelPackedLinearWeight() },
+                isa: isa)
         case .oneDNN(let batchHint):
             guard Tensor.oneDNNAvailable else { return self }
             packed = .oneDNN(try weight.oneDNNPackedLinearWeight(batchHint: batchHint))
@@ -111,11 +113,21 @@ struct LayerNorm: Sendable {
 enum LinearPacking: Sendable {
     /// libtorch's linear on the checkpoint's weight.
     case none
-    /// The bridge's panel kernel (see `Tensor.panelLinear`), its packed weights in `shared` when
-    /// given (one copy per machine), else private.
-    case panels(shared: SharedTensorFile?)
+    /// The bridge's panel kernel (see `Tensor.panelLinear`) with the tile for CPU tier `isa`, its
+    /// packed weights in `shared` when given (one copy per machine, whatever tile reads them),
+    /// else private.
+    case panels(shared: SharedTensorFile?, isa: CPUISA)
     /// oneDNN, packed for about this many input rows.
     case oneDNN(batchHint: Int)
+
+    /// For logs and `/info`: "panels-avx2", "panels-avx512", "oneDNN" or "libtorch".
+    var name: String {
+        switch self {
+        case .none: "libtorch"
+        case .panels(_, let isa): Tensor.panelLinearAvailable ? "panels-\(Tensor.panelTile(for: isa))" : "libtorch"
+        case .oneDNN: Tensor.oneDNNAvailable ? "oneDNN" : "libtorch"
+        }
+    }
 
     /// `linear` on this kernel; `name` (the weight's canonical prefix) keys it in a shared file.
     func apply(_ linear: Linear, name: String) throws -> Linear {

@@ -40,12 +40,15 @@ public struct EngineInfo: Sendable, Equatable {
     /// The CPU tier the compute paths were chosen for ("amx_bf16", "avx512_bf16", "avx512", "avx2",
     /// "baseline"); nil on a GPU.
     public var cpuISA: String?
+    /// The text tower's float32 CPU linear kernel ("panels-avx512", "panels-avx2", "oneDNN",
+    /// "libtorch"); nil on a GPU.
+    public var textKernel: String?
     /// The chosen precision and why, for the start-up log.
     public var precision: String
 
     public init(
         modelID: String, device: String, dtype: String, flashAttention: Bool, dim: Int, imageTokenID: Int, imageSeqLen: Int,
-        visionDType: String? = nil, cpuISA: String? = nil, precision: String = ""
+        visionDType: String? = nil, cpuISA: String? = nil, textKernel: String? = nil, precision: String = ""
     ) {
         self.modelID = modelID
         self.device = device
@@ -57,6 +60,7 @@ public struct EngineInfo: Sendable, Equatable {
         self.visionDType = visionDType ?? dtype
         textDType = dtype
         self.cpuISA = cpuISA
+        self.textKernel = textKernel
         self.precision = precision.isEmpty ? dtype : precision
     }
 }

@@ -55,7 +55,8 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
             modelID: modelID, device: device.description, dtype: model.dtype.torchName, flashAttention: false,
             dim: model.dim, imageTokenID: model.imageTokenId, imageSeqLen: model.imageSeqLen,
             visionDType: model.precision.dtypes.vision.torchName, cpuISA: model.precision.cpuISA?.rawValue,
-            precision: model.precision.summary)
+            textKernel: device == .cpu ? model.textLinearKernel : nil,
+            precision: model.precision.summary + (device == .cpu ? "; text linear kernel \(model.textLinearKernel)" : ""))
 
         let serial = Locked(())
         let maxBatch = configuration.maxBatchSize

@@ -165,6 +165,8 @@ public struct Routes: Sendable {
         json.value(info.textDType)
         json.key("cpu_isa")
         if let cpuISA = info.cpuISA { json.value(cpuISA) } else { json.null() }
+        json.key("text_kernel")
+        if let textKernel = info.textKernel { json.value(textKernel) } else { json.null() }
         json.endObject()
         return HTTPResponse(writer: json)
     }

@@ -18,11 +18,24 @@ extension Tensor {
 }
 
 /// Linear layers on weights repacked into column panels for the bridge's CPU kernel (float32,
-/// AVX2 + FMA): each panel streams from memory once per call, which matters when few input rows
-/// share many weights (a short query).
+/// AVX2 + FMA, or AVX-512): each panel streams from memory once per call, which matters when few
+/// input rows share many weights (a short query).
 extension Tensor {
-    /// Whether this CPU can run the panel kernel.
+    /// Whether this CPU can run the panel kernel (at least its AVX2 tile).
     public static var panelLinearAvailable: Bool { ct_panel_linear_available() != 0 }
+
+    /// The instruction set the panel kernel computes with on a CPU of tier `isa`: its AVX-512 tile
+    /// from the `avx512` tier up, else its AVX2 tile. The packed layout is the same for both.
+    public static func panelTile(for isa: CPUISA) -> CPUISA { isa >= .avx512 ? .avx512 : .avx2 }
+
+    /// Whether this CPU and its OS can run the panel tile `panelTile(for: isa)`.
+    public static func panelLinearSupports(_ isa: CPUISA) -> Bool {
+        ct_panel_linear_supports(panelTileCode(isa)) != 0
+    }
+
+    private static func panelTileCode(_ isa: CPUISA) -> Int32 {
+        panelTile(for: isa) == .avx512 ? Int32(CT_PANEL_AVX512) : Int32(CT_PANEL_AVX2)
+    }
 
     /// Changes whenever the packed layout does: files of packed weights record it (`SharedTensorFile`).
     public static let panelLayoutVersion = 1
@@ -38,8 +51,13 @@ extension Tensor {
     }
 
     /// self·Wᵀ (+ bias) (+ residual) with `packedWeight` from `panelPackedLinearWeight` of a W with
-    /// `outFeatures` rows; self [..., in], residual [..., outFeatures].
-    public func panelLinear(packedWeight: Tensor, outFeatures: Int, bias: Tensor? = nil, residual: Tensor? = nil) throws -> Tensor {
-        try Tensor.make(ct_panel_linear(handle, packedWeight.handle, Int64(outFeatures), bias?.handle, residual?.handle))
+    /// `outFeatures` rows; self [..., in], residual [..., outFeatures]. Computes on the tile for
+    /// `isa` (`panelTile(for:)`); one this CPU cannot run is an error.
+    public func panelLinear(
+        packedWeight: Tensor, outFeatures: Int, bias: Tensor? = nil, residual: Tensor? = nil, isa: CPUISA = .avx2
+    ) throws -> Tensor {
+        try Tensor.make(
+            ct_panel_linear(
+                handle, packedWeight.handle, Int64(outFeatures), bias?.handle, residual?.handle, Tensor.panelTileCode(isa)))
     }
 }

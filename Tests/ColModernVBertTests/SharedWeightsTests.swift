@@ -33,7 +33,7 @@ import Torch
         #expect(file.names.filter { $0.hasSuffix(".qkv.bias") }.count == first.vision.layers.count)
         #expect(file.names.contains { $0.hasSuffix("+additional") })
         for layer in first.text.layers + second.text.layers {
-            guard case .panels(let panels) = layer.mlp.wi.packed else {
+            guard case .panels(let panels, _) = layer.mlp.wi.packed else {
                 Issue.record("Wi not on the panel kernel")
                 continue
             }

@@ -44,6 +44,7 @@ import Torch
         (["COLPALI_DTYPE": "mixed"], "torch.float32", "torch.bfloat16"),
         (["COLPALI_DTYPE": "auto", "COLPALI_CPU_ISA": "avx2"], "torch.float32", "torch.float32"),
         (["COLPALI_DTYPE": "bfloat16"], "torch.bfloat16", "torch.bfloat16"),
+        (["COLPALI_DTYPE": "float32"], "torch.float32", "torch.float32"),
     ])
     func theEngineReportsWhatRunsWhere(environment: [String: String], text: String, vision: String) throws {
         var config = try ServiceConfiguration.fromEnvironment(environment.merging(["COLPALI_DEVICE": "cpu"]) { a, _ in a })
@@ -67,5 +68,17 @@ import Torch
         #expect(info["text_dtype"] as? String == text)
         #expect(info["vision_dtype"] as? String == vision)
         #expect(info["cpu_isa"] as? String == isa.rawValue)
+        // The text tower's kernel: panels in float32, with the AVX-512 tile only where the CPU has
+        // AVX-512 and the tier is not capped below it; libtorch's linear in other dtypes.
+        let kernel: String
+        if text != "torch.float32" {
+            kernel = "libtorch"
+        } else if environment["COLPALI_CPU_ISA"] == "avx2" || CPUFeatures.detect().hardwareISA < .avx512 {
+            kernel = "panels-avx2"
+        } else {
+            kernel = "panels-avx512"
+        }
+        #expect(info["text_kernel"] as? String == kernel)
+        #expect(engine.info.precision.contains("text linear kernel \(kernel)"), "\(engine.info.precision)")
     }
 }

@@ -93,7 +93,8 @@ private func multipart(_ path: String, _ parts: [(name: String, filename: String
         #expect(info["vision_dtype"] as? String == "torch.float32")
         #expect(info["text_dtype"] as? String == "torch.float32")
         #expect(info["cpu_isa"] is NSNull)
-        #expect(info.count == 12)
+        #expect(info["text_kernel"] is NSNull)
+        #expect(info.count == 13)
     }
 
     @Test func warmingAnswers503WithProgress() throws {

@@ -26,13 +26,35 @@ import Testing
         #expect(Tensor.panelLinearAvailable)
     }
 
-    @Test(arguments: [
-        // rows: full tiles of 5, each remainder 1-4, and more than one tile; out: whole panels,
-        // a partial last panel, fewer columns than one panel; in: odd sizes.
-        (1, 16, 8), (2, 40, 7), (3, 5, 33), (4, 48, 64), (5, 32, 1), (6, 17, 12), (7, 100, 31), (20, 64, 96),
-        (23, 200, 50), (64, 33, 129),
-    ])
-    func matchesADoublePrecisionProduct(rows: Int, outFeatures: Int, inFeatures: Int) throws {
+    /// The tiles this CPU runs: AVX2 always (the tests above), AVX-512 where the CPU has it. The
+    /// AVX-512 tile is exercised only on such a CPU; elsewhere `anUnsupportedTileIsAnError` checks
+    /// that asking for it fails instead of running it or silently running AVX2.
+    static let tiles: [CPUISA] = [.avx2, .avx512].filter { Tensor.panelLinearSupports($0) }
+
+    @Test func tileSelectionFollowsTheTier() {
+        #expect(Tensor.panelTile(for: .avx2) == .avx2)
+        #expect(Tensor.panelTile(for: .baseline) == .avx2)
+        for tier in [CPUISA.avx512, .avx512BF16, .amxBF16] { #expect(Tensor.panelTile(for: tier) == .avx512) }
+        #expect(Tensor.panelLinearSupports(.avx512) == (CPUFeatures.detect().hardwareISA >= .avx512))
+    }
+
+    @Test func anUnsupportedTileIsAnError() throws {
+        guard !Tensor.panelLinearSupports(.avx512) else { return }  // this CPU runs it: the tests below do
+        let packed = try Tensor.ones([32, 8]).panelPackedLinearWeight()
+        #expect(throws: TorchError.self) { try Tensor.ones([2, 8]).panelLinear(packedWeight: packed, outFeatures: 32, isa: .avx512) }
+    }
+
+    @Test(
+        arguments: tiles,
+        [
+            // rows: full AVX2 tiles of 5 and AVX-512 tiles of 12, each remainder, and more than one
+            // tile (the next panel's prefetch spread over the blocks); out: whole panels, a partial
+            // last panel, fewer columns than one panel; in: odd sizes.
+            (1, 16, 8), (2, 40, 7), (3, 5, 33), (4, 48, 64), (5, 32, 1), (6, 17, 12), (7, 100, 31), (12, 16, 5),
+            (13, 48, 70), (20, 64, 96), (23, 200, 50), (30, 80, 40), (64, 33, 129),
+        ])
+    func matchesADoublePrecisionProduct(isa: CPUISA, shape: (Int, Int, Int)) throws {
+        let (rows, outFeatures, inFeatures) = shape
         var random = Lcg(state: UInt64(rows * 1_000_003 + outFeatures * 1009 + inFeatures))
         let x = random.values(rows * inFeatures)
         let w = random.values(outFeatures * inFeatures)
@@ -43,7 +65,7 @@ import Testing
         let input = try tensor(x, [rows, inFeatures])
         let tolerance = Float(inFeatures) * 2e-7 + 1e-6
 
-        let plain = try input.panelLinear(packedWeight: packed, outFeatures: outFeatures)
+        let plain = try input.panelLinear(packedWeight: packed, outFeatures: outFeatures, isa: isa)
         #expect(plain.shape == [rows, outFeatures])
         expectClose(
             try plain.floats(),
@@ -52,14 +74,15 @@ import Testing
 
         let full = try input.panelLinear(
             packedWeight: packed, outFeatures: outFeatures, bias: tensor(b, [outFeatures]),
-            residual: tensor(add, [rows, outFeatures]))
+            residual: tensor(add, [rows, outFeatures]), isa: isa)
         expectClose(
             try full.floats(),
             Self.expected(x: x, rows: rows, inFeatures: inFeatures, weight: w, outFeatures: outFeatures, bias: b, residual: add),
             tolerance: tolerance)
     }
 
-    @Test func agreesWithLibtorchOnBatchedAndStridedInput() throws {
+    @Test(arguments: tiles)
+    func agreesWithLibtorchOnBatchedAndStridedInput(isa: CPUISA) throws {
         var random = Lcg(state: 7)
         let weight = try tensor(random.values(2304 * 96), [2304, 96])
         let bias = try tensor(random.values(2304), [2304])
@@ -68,7 +91,7 @@ import Testing
         let batch = try tensor(random.values(3 * 7 * 96), [3, 7, 96])
         let strided = try tensor(random.values(3 * 96 * 7), [3, 96, 7]).transpose(1, 2)
         for input in [batch, strided] {
-            let ours = try input.panelLinear(packedWeight: packed, outFeatures: 2304, bias: bias)
+            let ours = try input.panelLinear(packedWeight: packed, outFeatures: 2304, bias: bias, isa: isa)
             #expect(ours.shape == [3, 7, 2304])
             expectClose(try ours.floats(), try input.linear(weight: weight, bias: bias).floats(), tolerance: 2e-5)
         }

@@ -22,14 +22,21 @@ ct_tensor ct_onednn_linear(ct_tensor x, ct_tensor packed_weight, ct_tensor bias)
 /// 1 when this CPU can run the panel linear kernel (AVX2 + FMA).
 int ct_panel_linear_available(void);
 
+/// The instruction set a panel linear call computes with; same packed layout for both.
+enum { CT_PANEL_AVX2 = 0, CT_PANEL_AVX512 = 1 };
+
+/// 1 when this CPU and its OS can run the panel kernel's tile for `isa` (a CT_PANEL_* value).
+int ct_panel_linear_supports(int isa);
+
 /// Repacks a float32 CPU linear weight [out, in] into column panels [ceil(out/16), in, 16] for
 /// `ct_panel_linear` (a plain float32 tensor; the original is not referenced).
 ct_tensor ct_panel_pack_linear_weight(ct_tensor weight);
 
 /// x·Wᵀ (+ bias) (+ residual) on a weight packed by `ct_panel_pack_linear_weight`, where W had
 /// `out_features` rows. x [..., in] float32 CPU; bias [out] and residual [..., out] may be null.
+/// `isa` (CT_PANEL_*) picks the tile; one the CPU cannot run is an error, never a fallback.
 ct_tensor ct_panel_linear(ct_tensor x, ct_tensor packed_weight, int64_t out_features, ct_tensor bias,
-                          ct_tensor residual);
+                          ct_tensor residual, int isa);
 
 #ifdef __cplusplus
 }
