@@ -25,16 +25,26 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
     private let queryBatcher: Batcher<[Int], TokenVectors>
     private let imageBatcher: Batcher<ImageInput, TokenVectors>
     private let metrics: EngineMetrics
+    /// The thread every forward pass runs on.
+    private let compute: SerialThread
 
     public init(directory: URL, modelID: String, configuration: ServiceConfiguration) throws {
         let device = configuration.resolvedDevice
-        if device == .cpu { Torch.setNumThreads(configuration.cpuThreads) }
-        let model = try ColModernVBertModel.load(
-            directory: directory,
-            options: ModelOptions(
-                device: device, dtype: configuration.dtype, cpuLinearKernel: configuration.cpuLinearKernel,
-                sharedWeightsDirectory: configuration.runDirectory.appendingPathComponent("weights", isDirectory: true),
-                visionDType: configuration.visionDType, cpu: configuration.cpuISALimit.map { CPUFeatures.detect().limited(to: $0) }))
+        // Loading (packing runs libtorch's parallel operators too) and every forward pass on one
+        // thread, whichever request thread leads a batch: the worker then has one OpenMP team
+        // (see `SerialThread`).
+        let compute = try SerialThread(subject: "forward pass thread")
+        self.compute = compute
+        let model = try compute.run {
+            if device == .cpu { Torch.setNumThreads(configuration.cpuThreads) }
+            return try ColModernVBertModel.load(
+                directory: directory,
+                options: ModelOptions(
+                    device: device, dtype: configuration.dtype, cpuLinearKernel: configuration.cpuLinearKernel,
+                    sharedWeightsDirectory: configuration.runDirectory.appendingPathComponent("weights", isDirectory: true),
+                    visionDType: configuration.visionDType,
+                    cpu: configuration.cpuISALimit.map { CPUFeatures.detect().limited(to: $0) }))
+        }
         sharedWeights = model.sharedWeights
         let processor = try Processor(checkpointDirectory: directory)
         let imageConfig = try Idefics3ProcessorConfig.load(directory: directory)
@@ -65,7 +75,7 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
         queryBatcher = Batcher(maxBatch: maxBatch, serial: serial, queueWait: metrics.queries.queueWait) { sequences in
             try stride(from: 0, to: sequences.count, by: maxBatch).flatMap { start in
                 let pass = Array(sequences[start..<min(start + maxBatch, sequences.count)])
-                return try metrics.queries.pass(items: pass.count) { try model.embedQueries(pass) }
+                return try metrics.queries.pass(items: pass.count) { try compute.run { try model.embedQueries(pass) } }
             }
         }
         // Images are far larger than queries: a handful per forward pass bounds memory.
@@ -76,8 +86,10 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
                 return try stride(from: 0, to: inputs.count, by: imagesPerPass).flatMap { start in
                     let pass = inputs[start..<min(start + imagesPerPass, inputs.count)]
                     let vectors = try metrics.images.pass(items: pass.count) {
-                        try model.embedImages(
-                            inputIds: pass.map(\.prompt.inputIDs), tiles: pass.map { try $0.tilesTensor() }, isCancelled: stop)
+                        try compute.run {
+                            try model.embedImages(
+                                inputIds: pass.map(\.prompt.inputIDs), tiles: pass.map { try $0.tilesTensor() }, isCancelled: stop)
+                        }
                     }
                     embedded += pass.count
                     return vectors

@@ -1,29 +1,11 @@
 import Glibc
 import POSIX
 
-/// Starts a joinable pthread running `body` with the given stack size.
-/// (Foundation's `Thread` cannot be joined; the server must know when its threads are gone.)
+/// `POSIX.spawnThread` for the server's own threads, its failure as a `ServerError`.
 func spawnThread(stackBytes: Int, _ body: @escaping @Sendable () -> Void) throws(ServerError) -> pthread_t {
-    final class Box: @unchecked Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    do {
+        return try POSIX.spawnThread(subject: "accept thread", stackBytes: stackBytes, body)
+    } catch {
+        throw .system(error)
     }
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    defer { pthread_attr_destroy(&attributes) }
-    pthread_attr_setstacksize(&attributes, max(stackBytes, 256 * 1024))
-    let context = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let code = pthread_create(
-        &thread, &attributes,
-        { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, context)
-    guard code == 0 else {
-        Unmanaged<Box>.fromOpaque(context).release()
-        throw .system(SystemCallError("pthread_create", subject: "accept thread", errno: code))
-    }
-    return thread
 }
