@@ -12,8 +12,12 @@
 # budget: the reference runs one process with N torch threads; this service runs
 # --workers workers with N/workers threads each. Prints p50/p90/p99 latency and requests/s
 # for single queries, images/s for a letter-size page, peak memory of each side, and ratios;
-# the CPU model and ISA, and the path this service dispatched to (/info: cpu_isa, vision and
-# text dtypes). --reference-bf16 then restarts the reference in bfloat16 (what a Python user
+# the CPU model and ISA, the path this service dispatched to (/info: cpu_isa, text kernel, vision
+# and text dtypes), and, measured after the load test at one worker's thread count, the GEMM
+# rooflines in float32 and bfloat16 (libtorch on the vision tower's linear shapes) with the vision
+# tower's throughput in the dispatched mode as a fraction of each (PrecisionBenchmark
+# --timing-only; on a CPU without native bfloat16 the bfloat16 roofline is emulated and slow).
+# --reference-bf16 then restarts the reference in bfloat16 (what a Python user
 # would switch to) and times the page again against it (slow on CPUs without native bf16).
 set -euo pipefail
 
@@ -69,6 +73,13 @@ if ! swift build -c release --product colmodernvbert > "$root/.build-bench/build
     exit 1
 fi
 binary="$root/.build/release/colmodernvbert"
+log "building the roofline driver (release, ENABLE_BENCHMARKS=1)"
+if ! ENABLE_BENCHMARKS=1 swift build -c release --product PrecisionBenchmark --scratch-path "$root/.build-bench/swift" \
+    > "$root/.build-bench/build-roofline.log" 2>&1; then
+    grep -E "error" "$root/.build-bench/build-roofline.log" >&2 || tail -20 "$root/.build-bench/build-roofline.log" >&2
+    exit 1
+fi
+roofline_driver="$root/.build-bench/swift/release/PrecisionBenchmark"
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ours_port="$(free_port)"
@@ -173,21 +184,40 @@ if ((reference_bf16)); then
     i_bf16="$(run_wrk "$ref/embed/images" "$payloads/image.multipart" "$image_type" "$image_connections" "$image_seconds")"
 fi
 
+# GEMM rooflines and the vision tower's share of them, in the mode this service dispatched to,
+# at one worker's thread count; both services stopped first so that nothing else computes.
+for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+pids=()
+roofline_mode="$("$PY" -c '
+import json, sys
+info = json.loads(sys.argv[1] or "{}")
+vision, text = info.get("vision_dtype"), info.get("text_dtype")
+print("float32" if vision == text == "torch.float32" else "bfloat16" if vision == text == "torch.bfloat16" else "mixed")
+' "$info_ours")"
+roofline_inputs="$root/.build-bench/roofline/bench_inputs.safetensors"
+. "$root/scripts/bench/checkpoint.sh"
+bench_checkpoint "$PY" "$root" "$model" "$roofline_inputs" >&2
+log "rooflines: float32 and bfloat16 GEMMs, then the vision tower in $roofline_mode ($per_worker thread(s))"
+roofline="$("$roofline_driver" "$model" "$roofline_inputs" "$root/.build-bench/roofline/out" --threads "$per_worker" \
+    --image-runs 1 --timing-only "$roofline_mode")"
+
 "$PY" - "$q_ours" "$q_ref" "$q1_ours" "$q1_ref" "$i_ours" "$i_ref" "$mem_ours" "$mem_ref" "$workers" "$per_worker" "$threads" "$model" \
-    "$info_ours" "$cpu_model" "$cpu_flags" "$i_bf16" <<'PYEOF'
+    "$info_ours" "$cpu_model" "$cpu_flags" "$i_bf16" "$roofline" "$roofline_mode" <<'PYEOF'
 import json, sys
 q_ours, q_ref, q1_ours, q1_ref, i_ours, i_ref = (json.loads(a) for a in sys.argv[1:7])
 mem_ours, mem_ref = (tuple(int(v) for v in a.split()) for a in sys.argv[7:9])
 workers, per_worker, threads, model = sys.argv[9:13]
 info = json.loads(sys.argv[13] or "{}")
 cpu_model, cpu_flags, i_bf16 = sys.argv[14], sys.argv[15].split(), json.loads(sys.argv[16] or "{}")
+roofline, roofline_mode = json.loads(sys.argv[17]), sys.argv[18]
 def row(name, ours, ref, key, fmt="{:.2f}", lower_better=True):
     ratio = ours[key] / ref[key] if ref[key] else float("nan")
     print(f"  {name:<34} {fmt.format(ours[key]):>12} {fmt.format(ref[key]):>12}   {ratio:6.2f}x {'(lower is better)' if lower_better else '(higher is better)'}")
 print(f"\nLoad benchmark, checkpoint {model}")
 print(f"  CPU: {cpu_model}; ISA: {' '.join(cpu_flags) or 'no AVX2'}")
-print(f"  this service dispatched to: cpu_isa {info.get('cpu_isa', '?')}, vision tower {info.get('vision_dtype', '?')}, "
-      f"text tower {info.get('text_dtype', '?')} (/info)")
+print(f"  this service dispatched to: cpu_isa {info.get('cpu_isa', '?')}, text kernel {info.get('text_kernel', '?')}, "
+      f"vision tower {info.get('vision_dtype', '?')}, text tower {info.get('text_dtype', '?')} (/info)")
 print(f"  this service: nginx + {workers} worker(s) x {per_worker} thread(s); reference: FastAPI/uvicorn, 1 process x {threads} threads")
 print(f"  {'':<34} {'this':>12} {'reference':>12}   ratio this/reference")
 for label, ours, ref in (("single queries, 1 connection", q1_ours, q1_ref), ("single queries, concurrent", q_ours, q_ref)):
@@ -208,4 +238,12 @@ print(" memory (all processes of each side):")
 mib = lambda b: b / 2**20
 print(f"  {'sum of peak RSS (MiB)':<34} {mib(mem_ours[0]):>12.0f} {mib(mem_ref[0]):>12.0f}   {mem_ours[0]/mem_ref[0]:6.2f}x (lower is better)")
 print(f"  {'PSS at end (MiB)':<34} {mib(mem_ours[1]):>12.0f} {mib(mem_ref[1]):>12.0f}   {mem_ours[1]/max(mem_ref[1],1):6.2f}x (lower is better)")
+f32, bf16 = roofline["gemm_gflops_float32"], roofline["gemm_gflops_bfloat16"]
+tower = roofline["modes"][roofline_mode]
+print(f" rooflines ({roofline['threads']} thread(s), libtorch linear on the vision tower's shapes, 2-tile batch; {roofline['cpu']}):")
+print(f"  {'GEMM float32 / bfloat16 (GFLOP/s)':<34} {f32:>12.1f} {bf16:>12.1f}"
+      + ("   (bfloat16 emulated: no native bf16 matrix products)" if bf16 < f32 else ""))
+print(f"  vision tower in {roofline_mode}: {tower['vision_gflops']:.1f} GFLOP/s over {roofline['vision_tower_gflop']:.0f} GFLOP "
+      f"({roofline['tiles']} tiles, {tower['vision_ms'] / 1e3:.1f} s) = {tower['vision_gflops'] / f32:.2f} of the float32 roofline, "
+      f"{tower['vision_gflops'] / bf16:.2f} of the bfloat16 one (target >= 0.8 of bfloat16)")
 PYEOF

@@ -15,6 +15,7 @@ struct Arguments: ParsableArguments {
     @Argument(help: "Where the embeddings of each mode are written.") var out: String
     @Option(help: "libtorch threads.") var threads = 2
     @Option(help: "Timed vision-tower runs per mode (0: one forward pass per mode, embeddings only).") var imageRuns = 0
+    @Flag(help: "Only the rooflines and the timings (no embeddings written; scripts/bench_service.sh).") var timingOnly = false
     @Argument(help: "Modes: float32, mixed, bfloat16.") var modes: [String] = ["float32", "mixed", "bfloat16"]
 }
 
@@ -107,6 +108,16 @@ do {
         let timing = try ForwardBenchmark(
             modelDirectory: modelDirectory, inputs: inputs, options: modeOptions, warmup: 1, queryRuns: 3, imageRuns: imageRuns
         ).run()
+        let visionMs = median(timing.imageVisionMilliseconds)
+        let figures: [String: Any] = [
+            "vision_ms": visionMs, "text_ms": median(timing.imageTextMilliseconds),
+            "image_ms": median(timing.imageMilliseconds), "query_ms": median(timing.queryMilliseconds),
+            "vision_gflops": visionMs > 0 ? towerFLOPs / (visionMs / 1e3) / 1e9 : 0,
+        ]
+        if parsed.timingOnly {
+            modes[mode] = figures
+            continue
+        }
         let model = try ColModernVBertModel.load(directory: modelDirectory, options: modeOptions)
         let start = DispatchTime.now().uptimeNanoseconds
         let image = try model.embedImages(
@@ -114,14 +125,11 @@ do {
             pixelValues: file.tensor("image.pixel_values"))
         let firstImageMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         let query = try model.embedQueries(inputIds: file.tensor("query.input_ids"), attentionMask: file.tensor("query.attention_mask"))
-        let visionMs = median(timing.imageVisionMilliseconds)
-        modes[mode] = [
+        modes[mode] = figures.merging([
             "precision": model.precision.summary,
             "image_tokens": try write(image, to: "\(mode).image.f32"), "query_tokens": try write(query, to: "\(mode).query.f32"),
-            "dim": model.dim, "vision_ms": visionMs, "text_ms": median(timing.imageTextMilliseconds),
-            "image_ms": median(timing.imageMilliseconds), "query_ms": median(timing.queryMilliseconds),
-            "vision_gflops": visionMs > 0 ? towerFLOPs / (visionMs / 1e3) / 1e9 : 0, "first_image_ms": firstImageMs,
-        ]
+            "dim": model.dim, "first_image_ms": firstImageMs,
+        ]) { a, _ in a }
     }
     report["modes"] = modes
     let json = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
