@@ -14,7 +14,7 @@
 # for single queries, images/s for a letter-size page, peak memory of each side, and ratios;
 # the CPU model and ISA, the path this service dispatched to (/info: cpu_isa, text kernel, vision
 # and text dtypes), and, measured after the load test at one worker's thread count, the GEMM
-# rooflines in float32 and bfloat16 (libtorch on the vision tower's linear shapes) with the vision
+# rooflines in float32 and bfloat16 (libtorch's bare x·Wᵀ on the vision tower's linear shapes) with the vision
 # tower's throughput in the dispatched mode as a fraction of each (PrecisionBenchmark
 # --timing-only; on a CPU without native bfloat16 the bfloat16 roofline is emulated and slow).
 # --reference-bf16 then restarts the reference in bfloat16 (what a Python user
@@ -240,7 +240,7 @@ print(f"  {'sum of peak RSS (MiB)':<34} {mib(mem_ours[0]):>12.0f} {mib(mem_ref[0
 print(f"  {'PSS at end (MiB)':<34} {mib(mem_ours[1]):>12.0f} {mib(mem_ref[1]):>12.0f}   {mem_ours[1]/max(mem_ref[1],1):6.2f}x (lower is better)")
 f32, bf16 = roofline["gemm_gflops_float32"], roofline["gemm_gflops_bfloat16"]
 tower = roofline["modes"][roofline_mode]
-print(f" rooflines ({roofline['threads']} thread(s), libtorch linear on the vision tower's shapes, 2-tile batch; {roofline['cpu']}):")
+print(f" rooflines ({roofline['threads']} thread(s), libtorch x·Wᵀ on the vision tower's linear shapes, 2-tile batch; {roofline['cpu']}):")
 print(f"  {'GEMM float32 / bfloat16 (GFLOP/s)':<34} {f32:>12.1f} {bf16:>12.1f}"
       + ("   (bfloat16 emulated: no native bf16 matrix products)" if bf16 < f32 else ""))
 print(f"  vision tower in {roofline_mode}: {tower['vision_gflops']:.1f} GFLOP/s over {roofline['vision_tower_gflop']:.0f} GFLOP "
