@@ -141,7 +141,23 @@ for url in "$ours" "$ref"; do
         | "$PY" -c 'import json,sys; e=json.load(sys.stdin)["embeddings"]; assert len(e)==1 and len(e[0][0])>0, e; print(len(e[0]), "tokens x", len(e[0][0]))' >&2
 done
 
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
+# Waits (at most 120 s) until every process of both sides is idle: wrk stops with requests in
+# flight, and the side it measured goes on computing them (a page: tens of seconds), which
+# would otherwise be charged to the next measurement, usually the other side's.
+wait_idle() {
+    local all pid before after
+    for _ in $(seq 1 240); do
+        all="$(for pid in "${pids[@]}"; do echo "$pid"; descendants "$pid"; done)"
+        before=0; for pid in $all; do before=$(( before + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0) )); done
+        sleep 0.5
+        after=0; for pid in $all; do after=$(( after + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0) )); done
+        (( after - before < 5 )) && return 0  # under 50 ms of CPU in 0.5 s
+    done
+    log "warning: the services did not go idle within 120 s"
+}
 run_wrk() { # URL BODY CONTENT_TYPE CONNECTIONS SECONDS
+    wait_idle
     BODY_FILE="$2" CONTENT_TYPE="$3" wrk -t1 -c"$4" -d"$5"s --timeout 300s -s scripts/bench/wrk_post.lua "$1" \
         | grep '^{'
 }
@@ -168,7 +184,6 @@ memory() { # PID... -> "peak_rss_bytes pss_bytes"
     done
     echo "$rss $pss"
 }
-descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
 mem_ours="$(memory "$master" $(descendants "$master"))"
 mem_ref="$(memory "$reference" $(descendants "$reference"))"
 i_bf16='{}'
@@ -195,11 +210,11 @@ info = json.loads(sys.argv[1] or "{}")
 vision, text = info.get("vision_dtype"), info.get("text_dtype")
 print("float32" if vision == text == "torch.float32" else "bfloat16" if vision == text == "torch.bfloat16" else "mixed")
 ' "$info_ours")"
-roofline_inputs="$root/.build-bench/roofline/bench_inputs.safetensors"
+roofline_inputs="$root/.build-bench/roofline/$(basename "$model")/bench_inputs.safetensors"
 . "$root/scripts/bench/checkpoint.sh"
 bench_checkpoint "$PY" "$root" "$model" "$roofline_inputs" >&2
 log "rooflines: float32 and bfloat16 GEMMs, then the vision tower in $roofline_mode ($per_worker thread(s))"
-roofline="$("$roofline_driver" "$model" "$roofline_inputs" "$root/.build-bench/roofline/out" --threads "$per_worker" \
+roofline="$("$roofline_driver" "$model" "$roofline_inputs" "$(dirname "$roofline_inputs")/out" --threads "$per_worker" \
     --image-runs 1 --timing-only "$roofline_mode")"
 
 "$PY" - "$q_ours" "$q_ref" "$q1_ours" "$q1_ref" "$i_ours" "$i_ref" "$mem_ours" "$mem_ref" "$workers" "$per_worker" "$threads" "$model" \
