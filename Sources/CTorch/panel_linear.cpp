@@ -40,16 +40,20 @@ namespace {
 
 constexpr int64_t kPanelWidth = 16;
 
-// The tile a call runs on; values match `ct_panel_isa`.
+// The tile a call runs on; values match CT_PANEL_*.
 enum class TileISA { avx2 = CT_PANEL_AVX2, avx512 = CT_PANEL_AVX512 };
 
+// Read once per process: `multiply` checks it on every call.
 bool cpu_supports(TileISA isa) {
-    __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    static const bool avx2 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }();
+    // compiler-rt counts AVX-512 only when XCR0 says the OS saves ZMM state.
+    static const bool avx512 = avx2 && __builtin_cpu_supports("avx512f");
     switch (isa) {
         case TileISA::avx2: return avx2;
-        // compiler-rt counts AVX-512 only when XCR0 says the OS saves ZMM state.
-        case TileISA::avx512: return avx2 && __builtin_cpu_supports("avx512f");
+        case TileISA::avx512: return avx512;
     }
     return false;
 }
@@ -66,6 +70,15 @@ struct Prefetch {
     const float *next;
     int64_t phase;
     int64_t stride;
+
+    // Called at every k of a tile with `countdown` starting at phase + 1: prefetches line k when
+    // its turn comes.
+    __attribute__((always_inline)) void step(int64_t &countdown, int64_t k) const {
+        if (--countdown == 0) {
+            _mm_prefetch(reinterpret_cast<const char *>(next + k * kPanelWidth), _MM_HINT_T0);
+            countdown = stride;
+        }
+    }
 };
 
 // Stores one tile row (16 accumulated columns in `row`) to `out`, adding the residual.
@@ -93,12 +106,7 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float *__restrict x, in
     for (int64_t i = 0; i < k; i++) {
         const __m256 b0 = _mm256_loadu_ps(panel + i * kPanelWidth);
         const __m256 b1 = _mm256_loadu_ps(panel + i * kPanelWidth + 8);
-        if constexpr (Prefetching) {
-            if (--countdown == 0) {
-                _mm_prefetch(reinterpret_cast<const char *>(prefetch.next + i * kPanelWidth), _MM_HINT_T0);
-                countdown = prefetch.stride;
-            }
-        }
+        if constexpr (Prefetching) prefetch.step(countdown, i);
         for (int r = 0; r < Rows; r++) {
             const __m256 a = _mm256_broadcast_ss(x + r * ldx + i);
             low[r] = _mm256_fmadd_ps(a, b0, low[r]);
@@ -131,12 +139,7 @@ __attribute__((target("avx512f,avx2,fma"))) void tile_avx512(const float *__rest
     int64_t countdown = prefetch.phase + 1;
     for (int64_t i = 0; i < k; i++) {
         const __m512 b = _mm512_loadu_ps(panel + i * kPanelWidth);
-        if constexpr (Prefetching) {
-            if (--countdown == 0) {
-                _mm_prefetch(reinterpret_cast<const char *>(prefetch.next + i * kPanelWidth), _MM_HINT_T0);
-                countdown = prefetch.stride;
-            }
-        }
+        if constexpr (Prefetching) prefetch.step(countdown, i);
         for (int r = 0; r < Rows; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * ldx + i]), b, acc[r]);
     }
     if (epilogue.bias != nullptr) {
