@@ -16,7 +16,8 @@
 // Tiles: AVX2, up to 5 input rows x 16 columns = 10 YMM accumulators (per k: two panel loads, one
 // broadcast per row, 2 FMAs per row); AVX-512, up to 12 rows x 16 columns = 12 ZMM accumulators
 // (per k: one panel load, one broadcast and one FMA per row), so a 30-row query reads each panel
-// from cache 3 times instead of 6.
+// from cache 3 times instead of 6. The AVX-512 tile's source also builds for AVX2
+// (CT_PANEL_AVX512_ON_AVX2), so its blocking is tested on CPUs without AVX-512.
 //
 // Prefetch: the next panel is prefetched one 64-byte line per k step, its lines spread over all
 // row blocks of the current panel (block b fetches the lines k = b, b + blocks, ...). Measured on a
@@ -41,7 +42,11 @@ namespace {
 constexpr int64_t kPanelWidth = 16;
 
 // The tile a call runs on; values match CT_PANEL_*.
-enum class TileISA { avx2 = CT_PANEL_AVX2, avx512 = CT_PANEL_AVX512 };
+enum class TileISA { avx2 = CT_PANEL_AVX2, avx512 = CT_PANEL_AVX512, avx512_on_avx2 = CT_PANEL_AVX512_ON_AVX2 };
+
+bool is_tile_code(int code) {
+    return code == CT_PANEL_AVX2 || code == CT_PANEL_AVX512 || code == CT_PANEL_AVX512_ON_AVX2;
+}
 
 // Read once per process: `multiply` checks it on every call.
 bool cpu_supports(TileISA isa) {
@@ -54,6 +59,7 @@ bool cpu_supports(TileISA isa) {
     switch (isa) {
         case TileISA::avx2: return avx2;
         case TileISA::avx512: return avx512;
+        case TileISA::avx512_on_avx2: return avx2;
     }
     return false;
 }
@@ -128,29 +134,69 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float *__restrict x, in
     }
 }
 
-// The same product on AVX-512: one ZMM accumulator per row.
+// 16 float lanes, one panel line: one ZMM register in a function that targets AVX-512, two YMM
+// registers in one that targets AVX2. The AVX-512 tile is written once on it (clang's vector
+// extensions instead of _mm512 intrinsics, which compile only for AVX-512), so the same source
+// also builds for AVX2, where tests run its 12-row blocking on CPUs without AVX-512.
+typedef float Lanes16 __attribute__((vector_size(64)));
+
+__attribute__((always_inline)) inline Lanes16 load16(const float *p) {
+    Lanes16 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// Not `Lanes16{} + a`: that is an add (0 + -0 is +0), one more FP instruction per row and k.
+__attribute__((always_inline)) inline Lanes16 splat16(float a) {
+    Lanes16 v;
+    for (int lane = 0; lane < 16; lane++) v[lane] = a;
+    return v;
+}
+
+// y[rows x columns] = x · panel (+ bias) (+ residual), one 16-lane accumulator per row. Inlined
+// into the functions below, which give it its instruction set.
+template <int Rows, bool Prefetching>
+__attribute__((always_inline)) inline void tile_16_lanes(const float *__restrict x, int64_t ldx, int64_t k,
+                                                         const float *__restrict panel, const Prefetch &prefetch,
+                                                         float *__restrict y, int64_t ldy, int64_t columns,
+                                                         const Epilogue &epilogue) {
+    Lanes16 acc[Rows];
+    for (int r = 0; r < Rows; r++) acc[r] = Lanes16{};
+    int64_t countdown = prefetch.phase + 1;
+    for (int64_t i = 0; i < k; i++) {
+        const Lanes16 b = load16(panel + i * kPanelWidth);
+        if constexpr (Prefetching) prefetch.step(countdown, i);
+        for (int r = 0; r < Rows; r++) acc[r] = __builtin_elementwise_fma(splat16(x[r * ldx + i]), b, acc[r]);
+    }
+    if (epilogue.bias != nullptr) {
+        const Lanes16 bias = load16(epilogue.bias);
+        for (int r = 0; r < Rows; r++) acc[r] += bias;
+    }
+    for (int r = 0; r < Rows; r++) {
+        alignas(64) float row[kPanelWidth];
+        std::memcpy(row, &acc[r], sizeof row);
+        store_row(row, y + r * ldy, columns, epilogue, r);
+    }
+}
+
+// The AVX-512 tile: 12 ZMM accumulators at most, per k one panel load, one broadcast and one
+// FMA per row.
 template <int Rows, bool Prefetching>
 __attribute__((target("avx512f,avx2,fma"))) void tile_avx512(const float *__restrict x, int64_t ldx, int64_t k,
                                                               const float *__restrict panel, const Prefetch &prefetch,
                                                               float *__restrict y, int64_t ldy, int64_t columns,
                                                               const Epilogue &epilogue) {
-    __m512 acc[Rows];
-    for (int r = 0; r < Rows; r++) acc[r] = _mm512_setzero_ps();
-    int64_t countdown = prefetch.phase + 1;
-    for (int64_t i = 0; i < k; i++) {
-        const __m512 b = _mm512_loadu_ps(panel + i * kPanelWidth);
-        if constexpr (Prefetching) prefetch.step(countdown, i);
-        for (int r = 0; r < Rows; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * ldx + i]), b, acc[r]);
-    }
-    if (epilogue.bias != nullptr) {
-        const __m512 bias = _mm512_loadu_ps(epilogue.bias);
-        for (int r = 0; r < Rows; r++) acc[r] = _mm512_add_ps(acc[r], bias);
-    }
-    for (int r = 0; r < Rows; r++) {
-        alignas(64) float row[kPanelWidth];
-        _mm512_store_ps(row, acc[r]);
-        store_row(row, y + r * ldy, columns, epilogue, r);
-    }
+    tile_16_lanes<Rows, Prefetching>(x, ldx, k, panel, prefetch, y, ldy, columns, epilogue);
+}
+
+// The same source built for AVX2 (CT_PANEL_AVX512_ON_AVX2): 24 YMM accumulators for 16
+// registers, so it spills and is slow; tests only, never picked by the model.
+template <int Rows, bool Prefetching>
+__attribute__((target("avx2,fma"))) void tile_avx512_on_avx2(const float *__restrict x, int64_t ldx, int64_t k,
+                                                              const float *__restrict panel, const Prefetch &prefetch,
+                                                              float *__restrict y, int64_t ldy, int64_t columns,
+                                                              const Epilogue &epilogue) {
+    tile_16_lanes<Rows, Prefetching>(x, ldx, k, panel, prefetch, y, ldy, columns, epilogue);
 }
 
 using TileFn = void (*)(const float *, int64_t, int64_t, const float *, const Prefetch &, float *, int64_t, int64_t,
@@ -171,9 +217,24 @@ template <int... Rows>
 constexpr TileSet avx512_tiles(std::integer_sequence<int, Rows...>) {
     return TileSet{sizeof...(Rows), {{nullptr, tile_avx512<Rows + 1, false>...}, {nullptr, tile_avx512<Rows + 1, true>...}}};
 }
+template <int... Rows>
+constexpr TileSet avx512_on_avx2_tiles(std::integer_sequence<int, Rows...>) {
+    return TileSet{sizeof...(Rows),
+                   {{nullptr, tile_avx512_on_avx2<Rows + 1, false>...}, {nullptr, tile_avx512_on_avx2<Rows + 1, true>...}}};
+}
 // AVX2 has 16 YMM registers: 10 accumulators, 2 panel halves, 1 broadcast. AVX-512 has 32.
 constexpr TileSet kAVX2Tiles = avx2_tiles(std::make_integer_sequence<int, 5>{});
 constexpr TileSet kAVX512Tiles = avx512_tiles(std::make_integer_sequence<int, 12>{});
+constexpr TileSet kAVX512OnAVX2Tiles = avx512_on_avx2_tiles(std::make_integer_sequence<int, 12>{});
+
+const TileSet &tile_set(TileISA isa) {
+    switch (isa) {
+        case TileISA::avx2: return kAVX2Tiles;
+        case TileISA::avx512: return kAVX512Tiles;
+        case TileISA::avx512_on_avx2: return kAVX512OnAVX2Tiles;
+    }
+    return kAVX2Tiles;
+}
 
 void check_float_cpu(const at::Tensor &t, const char *what) {
     TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat, "panel linear: ", what,
@@ -197,8 +258,7 @@ at::Tensor pack(const at::Tensor &weight) {
 
 at::Tensor multiply(const at::Tensor &input, const at::Tensor &packed, int64_t out, const c10::optional<at::Tensor> &bias,
                     const c10::optional<at::Tensor> &residual, int isa_code) {
-    TORCH_CHECK(isa_code == CT_PANEL_AVX2 || isa_code == CT_PANEL_AVX512, "panel linear: unknown tile instruction set ",
-                isa_code);
+    TORCH_CHECK(is_tile_code(isa_code), "panel linear: unknown tile instruction set ", isa_code);
     const auto isa = static_cast<TileISA>(isa_code);
     TORCH_CHECK(cpu_supports(isa), "panel linear: this CPU (or its OS) lacks ",
                 isa == TileISA::avx512 ? "AVX-512F" : "AVX2/FMA", " for the requested tile");
@@ -245,7 +305,7 @@ at::Tensor multiply(const at::Tensor &input, const at::Tensor &packed, int64_t o
     const float *biases = paddedBias.defined() ? paddedBias.data_ptr<float>() : nullptr;
     const float *adds = add.defined() ? add.data_ptr<float>() : nullptr;
     float *ys = y.data_ptr<float>();
-    const TileSet &set = isa == TileISA::avx512 ? kAVX512Tiles : kAVX2Tiles;
+    const TileSet &set = tile_set(isa);
     // Rows split evenly over the fewest blocks a tile allows (32 rows on AVX2: 5,5,5,5,4,4,4, not
     // 5 x 6 + 2): a block of 1-3 rows keeps too few accumulators to cover the FMA latency.
     // Measured (one Zen 3 core, 768 -> 2304, streaming): 22 rows 74-84 -> 92-93 GFLOP/s, 27 rows
@@ -291,7 +351,7 @@ ct_tensor ct_panel_pack_linear_weight(ct_tensor weight) { CT_TENSOR(pack(unwrap(
 
 int ct_panel_linear_supports(int isa) {
     try {
-        return (isa == CT_PANEL_AVX2 || isa == CT_PANEL_AVX512) && cpu_supports(static_cast<TileISA>(isa)) ? 1 : 0;
+        return is_tile_code(isa) && cpu_supports(static_cast<TileISA>(isa)) ? 1 : 0;
     } catch (...) {
         return 0;
     }

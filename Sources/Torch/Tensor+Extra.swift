@@ -30,11 +30,12 @@ extension Tensor {
 
     /// Whether this CPU and its OS can run the panel tile `panelTile(for: isa)`.
     public static func panelLinearSupports(_ isa: CPUISA) -> Bool {
-        ct_panel_linear_supports(panelTileCode(isa)) != 0
+        panelLinearSupports(tile: PanelTile(isa))
     }
 
-    private static func panelTileCode(_ isa: CPUISA) -> Int32 {
-        panelTile(for: isa) == .avx512 ? Int32(CT_PANEL_AVX512) : Int32(CT_PANEL_AVX2)
+    /// Whether this CPU and its OS can run `tile`.
+    static func panelLinearSupports(tile: PanelTile) -> Bool {
+        ct_panel_linear_supports(tile.code) != 0
     }
 
     /// Changes whenever the packed layout does: files of packed weights record it (`SharedTensorFile`).
@@ -56,8 +57,32 @@ extension Tensor {
     public func panelLinear(
         packedWeight: Tensor, outFeatures: Int, bias: Tensor? = nil, residual: Tensor? = nil, isa: CPUISA = .avx2
     ) throws -> Tensor {
+        try panelLinear(packedWeight: packedWeight, outFeatures: outFeatures, bias: bias, residual: residual, tile: PanelTile(isa))
+    }
+
+    /// `panelLinear` on one of the bridge's tiles by name, including the test-only one.
+    func panelLinear(packedWeight: Tensor, outFeatures: Int, bias: Tensor?, residual: Tensor?, tile: PanelTile) throws -> Tensor {
         try Tensor.make(
-            ct_panel_linear(
-                handle, packedWeight.handle, Int64(outFeatures), bias?.handle, residual?.handle, Tensor.panelTileCode(isa)))
+            ct_panel_linear(handle, packedWeight.handle, Int64(outFeatures), bias?.handle, residual?.handle, tile.code))
+    }
+}
+
+/// The bridge's panel tiles (`CT_PANEL_*`). `avx512OnAVX2` is the AVX-512 tile's source built for
+/// AVX2 registers: slow, never chosen by the model, there so that tests run the AVX-512 tile's
+/// 12-row blocking on CPUs without AVX-512.
+enum PanelTile: CaseIterable, Sendable {
+    case avx2, avx512, avx512OnAVX2
+
+    var code: Int32 {
+        switch self {
+        case .avx2: Int32(CT_PANEL_AVX2)
+        case .avx512: Int32(CT_PANEL_AVX512)
+        case .avx512OnAVX2: Int32(CT_PANEL_AVX512_ON_AVX2)
+        }
+    }
+
+    /// The tile the model runs on a CPU of tier `isa` (`Tensor.panelTile(for:)`).
+    init(_ isa: CPUISA) {
+        self = Tensor.panelTile(for: isa) == .avx512 ? .avx512 : .avx2
     }
 }

@@ -26,10 +26,18 @@ import Testing
         #expect(Tensor.panelLinearAvailable)
     }
 
-    /// The tiles this CPU runs: AVX2 always (the tests above), AVX-512 where the CPU has it. The
-    /// AVX-512 tile is exercised only on such a CPU; elsewhere `anUnsupportedTileIsAnError` checks
-    /// that asking for it fails instead of running it or silently running AVX2.
-    static let tiles: [CPUISA] = [.avx2, .avx512].filter { Tensor.panelLinearSupports($0) }
+    /// The tiles this CPU runs: AVX2, and the AVX-512 tile's code built for AVX2 (its 12-row
+    /// blocking, prefetch phases and epilogue), always; the AVX-512 tile itself where the CPU has
+    /// AVX-512. Elsewhere `anUnsupportedTileIsAnError` checks that asking for it fails instead of
+    /// running it or silently running AVX2.
+    static let tiles: [PanelTile] = PanelTile.allCases.filter { Tensor.panelLinearSupports(tile: $0) }
+
+    @Test func theAVX512TilesCodeRunsWhereverAVX2Does() {
+        #expect(Tensor.panelLinearSupports(tile: .avx512OnAVX2) == Tensor.panelLinearSupports(tile: .avx2))
+        #expect(Tensor.panelLinearSupports(tile: .avx512) == Tensor.panelLinearSupports(.avx512))
+        // The model never picks it: a tier maps to the AVX2 or the AVX-512 tile.
+        #expect(Set(CPUISA.allCases.map(PanelTile.init)) == [.avx2, .avx512])
+    }
 
     @Test func tileSelectionFollowsTheTier() {
         #expect(Tensor.panelTile(for: .avx2) == .avx2)
@@ -50,10 +58,10 @@ import Testing
             // rows: full AVX2 tiles of 5 and AVX-512 tiles of 12, each remainder, and more than one
             // tile (the next panel's prefetch spread over the blocks); out: whole panels, a partial
             // last panel, fewer columns than one panel; in: odd sizes.
-            (1, 16, 8), (2, 40, 7), (3, 5, 33), (4, 48, 64), (5, 32, 1), (6, 17, 12), (7, 100, 31), (12, 16, 5),
-            (13, 48, 70), (20, 64, 96), (23, 200, 50), (30, 80, 40), (64, 33, 129),
+            (1, 16, 8), (2, 40, 7), (3, 5, 33), (4, 48, 64), (5, 32, 1), (6, 17, 12), (7, 100, 31), (8, 24, 19),
+            (9, 32, 9), (12, 16, 5), (13, 48, 70), (20, 64, 96), (23, 200, 50), (30, 80, 40), (64, 33, 129),
         ])
-    func matchesADoublePrecisionProduct(isa: CPUISA, shape: (Int, Int, Int)) throws {
+    func matchesADoublePrecisionProduct(tile: PanelTile, shape: (Int, Int, Int)) throws {
         let (rows, outFeatures, inFeatures) = shape
         var random = Lcg(state: UInt64(rows * 1_000_003 + outFeatures * 1009 + inFeatures))
         let x = random.values(rows * inFeatures)
@@ -65,7 +73,7 @@ import Testing
         let input = try tensor(x, [rows, inFeatures])
         let tolerance = Float(inFeatures) * 2e-7 + 1e-6
 
-        let plain = try input.panelLinear(packedWeight: packed, outFeatures: outFeatures, isa: isa)
+        let plain = try input.panelLinear(packedWeight: packed, outFeatures: outFeatures, bias: nil, residual: nil, tile: tile)
         #expect(plain.shape == [rows, outFeatures])
         expectClose(
             try plain.floats(),
@@ -74,7 +82,7 @@ import Testing
 
         let full = try input.panelLinear(
             packedWeight: packed, outFeatures: outFeatures, bias: tensor(b, [outFeatures]),
-            residual: tensor(add, [rows, outFeatures]), isa: isa)
+            residual: tensor(add, [rows, outFeatures]), tile: tile)
         expectClose(
             try full.floats(),
             Self.expected(x: x, rows: rows, inFeatures: inFeatures, weight: w, outFeatures: outFeatures, bias: b, residual: add),
@@ -82,7 +90,7 @@ import Testing
     }
 
     @Test(arguments: tiles)
-    func agreesWithLibtorchOnBatchedAndStridedInput(isa: CPUISA) throws {
+    func agreesWithLibtorchOnBatchedAndStridedInput(tile: PanelTile) throws {
         var random = Lcg(state: 7)
         let weight = try tensor(random.values(2304 * 96), [2304, 96])
         let bias = try tensor(random.values(2304), [2304])
@@ -91,7 +99,7 @@ import Testing
         let batch = try tensor(random.values(3 * 7 * 96), [3, 7, 96])
         let strided = try tensor(random.values(3 * 96 * 7), [3, 96, 7]).transpose(1, 2)
         for input in [batch, strided] {
-            let ours = try input.panelLinear(packedWeight: packed, outFeatures: 2304, bias: bias, isa: isa)
+            let ours = try input.panelLinear(packedWeight: packed, outFeatures: 2304, bias: bias, residual: nil, tile: tile)
             #expect(ours.shape == [3, 7, 2304])
             expectClose(try ours.floats(), try input.linear(weight: weight, bias: bias).floats(), tolerance: 2e-5)
         }

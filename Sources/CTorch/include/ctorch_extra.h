@@ -22,8 +22,10 @@ ct_tensor ct_onednn_linear(ct_tensor x, ct_tensor packed_weight, ct_tensor bias)
 /// 1 when this CPU can run the panel linear kernel (AVX2 + FMA).
 int ct_panel_linear_available(void);
 
-/// The instruction set a panel linear call computes with; same packed layout for both.
-enum { CT_PANEL_AVX2 = 0, CT_PANEL_AVX512 = 1 };
+/// The tile a panel linear call computes with; same packed layout for all. CT_PANEL_AVX512_ON_AVX2
+/// is the AVX-512 tile's code (12-row blocks) built for AVX2 registers: it needs only AVX2, spills
+/// and is slow, and exists so that tests cover the AVX-512 tile's logic on any AVX2 CPU.
+enum { CT_PANEL_AVX2 = 0, CT_PANEL_AVX512 = 1, CT_PANEL_AVX512_ON_AVX2 = 2 };
 
 /// 1 when this CPU and its OS can run the panel kernel's tile for `isa` (a CT_PANEL_* value).
 int ct_panel_linear_supports(int isa);
