@@ -261,4 +261,7 @@ print(f"  {'GEMM float32 / bfloat16 (GFLOP/s)':<34} {f32:>12.1f} {bf16:>12.1f}"
 print(f"  vision tower in {roofline_mode}: {tower['vision_gflops']:.1f} GFLOP/s over {roofline['vision_tower_gflop']:.0f} GFLOP "
       f"({roofline['tiles']} tiles, {tower['vision_ms'] / 1e3:.1f} s) = {tower['vision_gflops'] / f32:.2f} of the float32 roofline, "
       f"{tower['vision_gflops'] / bf16:.2f} of the bfloat16 one (target >= 0.8 of bfloat16)")
+epilogue = roofline["fc1_epilogue_ms"]
+print(f"  fc1 bias + tanh GELU, one 2-tile batch (ms): libtorch {epilogue['libtorch']:.1f}, this service's one pass "
+      f"{epilogue['bridge']:.1f} = {epilogue['bridge'] / epilogue['libtorch']:.2f}x")
 PYEOF

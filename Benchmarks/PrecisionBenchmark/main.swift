@@ -102,6 +102,14 @@ do {
         }
         report["gemm_gflops_\(dtype)"] = flops / seconds / 1e9
     }
+    // fc1's epilogue at the same batch (float32): bias and tanh GELU as libtorch does them (the bias
+    // added in its own pass, as addmm copies it in, then its GELU) against the bridge's one pass.
+    let fc1Output = try Tensor.randn([batchRows, vision.intermediateSize])
+    let fc1Bias = try Tensor.randn([vision.intermediateSize])
+    let libtorchEpilogue = try best(5) { _ = try (fc1Output + fc1Bias).gelu(.tanh) }
+    let scratch = try fc1Output.clone()
+    let bridgeEpilogue = try best(5) { _ = try scratch.geluTanhInPlace(addingBias: fc1Bias) }
+    report["fc1_epilogue_ms"] = ["libtorch": libtorchEpilogue, "bridge": bridgeEpilogue]
     var modes: [String: Any] = [:]
     for mode in parsed.modes {
         guard let modeOptions = options(mode) else { throw ColModernVBertError.invalidInput("unknown mode \(mode)") }

@@ -26,7 +26,7 @@ struct SiglipEncoderLayer: Sendable {
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         let afterAttention = try x + attention(norm1(x).converted(to: products))
-        return try afterAttention + fc2(fc1(norm2(afterAttention).converted(to: products)).gelu(activation))
+        return try afterAttention + fc2(fc1(norm2(afterAttention).converted(to: products), activation: activation))
     }
 }
 

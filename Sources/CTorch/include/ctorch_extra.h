@@ -40,6 +40,12 @@ ct_tensor ct_panel_pack_linear_weight(ct_tensor weight);
 ct_tensor ct_panel_linear(ct_tensor x, ct_tensor packed_weight, int64_t out_features, ct_tensor bias,
                           ct_tensor residual, int isa);
 
+/// gelu_tanh(x + bias) written into x (float32, contiguous, CPU; bias [last dim] or null) and
+/// returned as a new handle to it, computed as v / (1 + exp(-2u)) (the same function as
+/// libtorch's 0.5·v·(1 + tanh(u)), within a few float ulps). `vectorized` 0 forces the scalar
+/// path (for tests); otherwise AVX2 + FMA where the CPU has it.
+ct_tensor ct_bias_gelu_tanh_(ct_tensor x, ct_tensor bias, int vectorized);
+
 #ifdef __cplusplus
 }
 #endif
