@@ -105,8 +105,12 @@ import Torch
     }
 
     @Test func visionPatchEmbeddings() throws {
-        let difference = try maxAbsDifference(model.vision.embeddings(tiles), parts.tensor("image.vision_embeddings"))
+        let embeddings = try model.vision.embeddings(tiles)
+        let difference = try maxAbsDifference(embeddings, parts.tensor("image.vision_embeddings"))
         #expect(difference <= 1e-5, "max abs difference \(difference)")
+        // The residual stream starts contiguous: in the convolution's transposed layout every
+        // layer norm of the tower would copy its input first.
+        #expect(embeddings.isContiguous)
     }
 
     @Test func visionTower() throws {
