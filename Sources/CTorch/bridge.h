@@ -37,6 +37,12 @@ ct_dtype from_scalar_type(at::ScalarType type);
 at::Device device(ct_device device);
 ct_device from_device(const at::Device &device);
 
+/// This machine's CPU features (`ct_cpu_features_detect`), detected once per process.
+const ct_cpu_features &cpu_features();
+/// The bridge's own kernels' instruction sets, usable when both the CPU and its OS allow them.
+bool avx2_usable();    // AVX2 + FMA, YMM state saved
+bool avx512_usable();  // and AVX-512 (F, DQ, BW, VL), ZMM state saved
+
 }  // namespace ctorch
 
 // Runs `body` (which returns a value) under inference mode, converting any C++

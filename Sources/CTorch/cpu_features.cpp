@@ -89,6 +89,29 @@ void detect(ct_cpu_features *) {}
 
 }  // namespace
 
+namespace ctorch {
+
+const ct_cpu_features &cpu_features() {
+    static const ct_cpu_features features = [] {
+        ct_cpu_features detected;
+        ct_cpu_features_detect(&detected);
+        return detected;
+    }();
+    return features;
+}
+
+bool avx2_usable() {
+    const ct_cpu_features &f = cpu_features();
+    return f.cpu_avx2 && f.cpu_fma && f.os_ymm;
+}
+
+bool avx512_usable() {
+    const ct_cpu_features &f = cpu_features();
+    return avx2_usable() && f.cpu_avx512_core && f.os_zmm;
+}
+
+}  // namespace ctorch
+
 extern "C" {
 
 void ct_cpu_features_detect(ct_cpu_features *out) {

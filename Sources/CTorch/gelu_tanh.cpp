@@ -82,14 +82,6 @@ void rows_scalar(float *y, const float *bias, int64_t n, int64_t first, int64_t 
         for (int64_t j = 0; j < n; j++) y[row * n + j] = gelu_tanh_scalar(y[row * n + j] + (bias ? bias[j] : 0.0f));
 }
 
-bool has_avx2() {
-    static const bool avx2 = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }();
-    return avx2;
-}
-
 void bias_gelu_tanh_(at::Tensor &y, const c10::optional<at::Tensor> &bias, bool vectorized) {
     TORCH_CHECK(y.device().is_cpu() && y.scalar_type() == at::kFloat && y.is_contiguous() && y.dim() >= 1,
                 "bias gelu: the input must be a contiguous float32 CPU tensor, got ", y.scalar_type(), " ",
@@ -107,7 +99,7 @@ void bias_gelu_tanh_(at::Tensor &y, const c10::optional<at::Tensor> &bias, bool 
     if (y.numel() == 0) return;
     const int64_t rows = y.numel() / n;
     float *data = y.data_ptr<float>();
-    const bool avx2 = vectorized && has_avx2();
+    const bool avx2 = vectorized && ctorch::avx2_usable();
     ctorch::parallel_runs(rows, [&](int64_t first, int64_t end) {
         if (avx2) {
             rows_avx2(data, b, n, first, end);

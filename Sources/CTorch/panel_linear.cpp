@@ -48,18 +48,11 @@ bool is_tile_code(int code) {
     return code == CT_PANEL_AVX2 || code == CT_PANEL_AVX512 || code == CT_PANEL_AVX512_ON_AVX2;
 }
 
-// Read once per process: `multiply` checks it on every call.
 bool cpu_supports(TileISA isa) {
-    static const bool avx2 = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }();
-    // compiler-rt counts AVX-512 only when XCR0 says the OS saves ZMM state.
-    static const bool avx512 = avx2 && __builtin_cpu_supports("avx512f");
     switch (isa) {
-        case TileISA::avx2: return avx2;
-        case TileISA::avx512: return avx512;
-        case TileISA::avx512_on_avx2: return avx2;
+        case TileISA::avx2: return ctorch::avx2_usable();
+        case TileISA::avx512: return ctorch::avx512_usable();
+        case TileISA::avx512_on_avx2: return ctorch::avx2_usable();
     }
     return false;
 }
@@ -140,17 +133,13 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float *__restrict x, in
 // also builds for AVX2, where tests run its 12-row blocking on CPUs without AVX-512.
 typedef float Lanes16 __attribute__((vector_size(64)));
 
-__attribute__((always_inline)) inline Lanes16 load16(const float *p) {
-    Lanes16 v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
+// The helpers fill a reference: a default-target function returning a 64-byte vector would have
+// an ABI that depends on AVX-512 (-Wpsabi), even though they are always inlined.
+__attribute__((always_inline)) inline void load16(Lanes16 &v, const float *p) { std::memcpy(&v, p, sizeof v); }
 
 // Not `Lanes16{} + a`: that is an add (0 + -0 is +0), one more FP instruction per row and k.
-__attribute__((always_inline)) inline Lanes16 splat16(float a) {
-    Lanes16 v;
+__attribute__((always_inline)) inline void splat16(Lanes16 &v, float a) {
     for (int lane = 0; lane < 16; lane++) v[lane] = a;
-    return v;
 }
 
 // y[rows x columns] = x · panel (+ bias) (+ residual), one 16-lane accumulator per row. Inlined
@@ -164,12 +153,18 @@ __attribute__((always_inline)) inline void tile_16_lanes(const float *__restrict
     for (int r = 0; r < Rows; r++) acc[r] = Lanes16{};
     int64_t countdown = prefetch.phase + 1;
     for (int64_t i = 0; i < k; i++) {
-        const Lanes16 b = load16(panel + i * kPanelWidth);
+        Lanes16 b;
+        load16(b, panel + i * kPanelWidth);
         if constexpr (Prefetching) prefetch.step(countdown, i);
-        for (int r = 0; r < Rows; r++) acc[r] = __builtin_elementwise_fma(splat16(x[r * ldx + i]), b, acc[r]);
+        for (int r = 0; r < Rows; r++) {
+            Lanes16 a;
+            splat16(a, x[r * ldx + i]);
+            acc[r] = __builtin_elementwise_fma(a, b, acc[r]);
+        }
     }
     if (epilogue.bias != nullptr) {
-        const Lanes16 bias = load16(epilogue.bias);
+        Lanes16 bias;
+        load16(bias, epilogue.bias);
         for (int r = 0; r < Rows; r++) acc[r] += bias;
     }
     for (int r = 0; r < Rows; r++) {
