@@ -10,7 +10,8 @@ public func mapsLine(containing address: UnsafeRawPointer) -> String? {
     let target = UInt(bitPattern: address)
     var buffer = [CChar](repeating: 0, count: 4096)
     while fgets(&buffer, Int32(buffer.count), stream) != nil {
-        let line = String(cString: buffer).trimmingCharacters(in: .newlines)
+        let text = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        let line = String(decoding: text, as: UTF8.self).trimmingCharacters(in: .newlines)
         let bounds = line.prefix { $0 != " " }.split(separator: "-")
         guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16) else { continue }
         if start <= target && target < end { return line }
