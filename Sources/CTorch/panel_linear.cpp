@@ -256,7 +256,7 @@ at::Tensor multiply(const at::Tensor &input, const at::Tensor &packed, int64_t o
     TORCH_CHECK(is_tile_code(isa_code), "panel linear: unknown tile instruction set ", isa_code);
     const auto isa = static_cast<TileISA>(isa_code);
     TORCH_CHECK(cpu_supports(isa), "panel linear: this CPU (or its OS) lacks ",
-                isa == TileISA::avx512 ? "AVX-512F" : "AVX2/FMA", " for the requested tile");
+                isa == TileISA::avx512 ? "AVX-512 (F, DQ, BW, VL)" : "AVX2/FMA", " for the requested tile");
     check_float_cpu(input, "input");
     check_float_cpu(packed, "packed weight");
     TORCH_CHECK(packed.dim() == 3 && packed.size(2) == kPanelWidth && packed.is_contiguous(),
