@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders nginx/ templates from the environment and runs, checks or exports them.
 #
-#   scripts/nginx.sh run            render, validate (nginx -t), then exec nginx in the foreground
+#   scripts/nginx.sh run            render, then exec nginx in the foreground (it validates as it starts)
 #   scripts/nginx.sh check          render and validate only
 #   scripts/nginx.sh render         render only; prints the rendered nginx.conf path
 #   scripts/nginx.sh snippet DIR    render the two include files for an existing nginx into DIR
@@ -307,7 +307,10 @@ case "${1:-}" in
         ;;
     run)
         render_standalone
-        check
+        # No `nginx -t` first: nginx validates the same configuration as it starts and exits 1
+        # naming the file and line, while `nginx -t` binds and listens on the ports for a moment,
+        # so a readiness probe could connect to that short-lived listener and the first request
+        # after it be refused (seen in CI: run.sh's probe, then "connection refused").
         listening=()
         [ "$http_port" = off ] || listening+=("http://${COLPALI_BIND_ADDRESS:-127.0.0.1}:$http_port")
         [ "$https_port" = off ] || listening+=("https://${COLPALI_BIND_ADDRESS:-127.0.0.1}:$https_port")

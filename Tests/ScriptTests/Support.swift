@@ -45,13 +45,6 @@ func curl(_ url: String, _ arguments: [String] = [], directory: TemporaryDirecto
         url, arguments, scratchDirectory: directory.path, maxTime: 20, timeout: 30, searchPath: "/usr/bin:/bin")
 }
 
-/// A loopback port free right now (bound to port 0, then released).
-func freePort() throws -> UInt16 {
-    let socket = try ListeningSocket.bind(.tcp(host: "127.0.0.1", port: 0))
-    defer { socket.close() }
-    return try #require(socket.localPort)
-}
-
 /// Repository root: three levels up from Tests/ScriptTests/<file>.swift.
 func repositoryRoot(_ file: String = #filePath) -> String {
     URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -76,19 +69,6 @@ func serviceBinary() throws -> String {
 
 /// A logger that drops everything (the pool's lines are not what these suites check).
 let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-
-func connectsTCP(port: UInt16) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
-}
 
 /// Every suite that runs scripts/nginx.sh, one test at a time. nginx.sh asks the service
 /// binary for the upstream address, and the binary loads libtorch when it starts (measured
