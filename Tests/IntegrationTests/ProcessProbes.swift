@@ -31,4 +31,3 @@ func socketDescriptors(of pid: pid_t) -> Set<String> {
             return target
         })
 }
-
