@@ -39,6 +39,12 @@ struct ModelBenchmarkCommand: ParsableCommand {
     @Option(help: "The compute dtype.")
     var dtype = DType.float32
 
+    @Option(
+        help: ArgumentHelp(
+            "Folder of the shared derived-weights file, as the service's $COLPALI_RUN_DIR/weights (packed once, then mapped).",
+            discussion: "Without it the packed weights are private to this process."))
+    var sharedWeights: String?
+
     func validate() throws {
         guard threads >= 0, warmup >= 0, queryRuns >= 0, imageRuns >= 0, tileBatch >= 0 else {
             throw ValidationError("counts must not be negative")
@@ -49,7 +55,8 @@ struct ModelBenchmarkCommand: ParsableCommand {
     func run() throws {
         if threads > 0 { Torch.numThreads = threads }
         let options = ModelOptions(
-            device: .cpu, dtype: dtype, visionTileBatch: tileBatch, cpuLinearKernel: kernel)
+            device: .cpu, dtype: dtype, visionTileBatch: tileBatch, cpuLinearKernel: kernel,
+            sharedWeightsDirectory: sharedWeights.map { URL(fileURLWithPath: $0, isDirectory: true) })
         let report = try ForwardBenchmark(
             modelDirectory: URL(fileURLWithPath: modelDirectory), inputs: URL(fileURLWithPath: inputs), options: options,
             warmup: warmup, queryRuns: queryRuns, imageRuns: imageRuns
