@@ -264,4 +264,7 @@ print(f"  vision tower in {roofline_mode}: {tower['vision_gflops']:.1f} GFLOP/s 
 epilogue = roofline["fc1_epilogue_ms"]
 print(f"  fc1 bias + tanh GELU, one 2-tile batch (ms): libtorch {epilogue['libtorch']:.1f}, this service's one pass "
       f"{epilogue['bridge']:.1f} = {epilogue['bridge'] / epilogue['libtorch']:.2f}x")
+attention = roofline["query_attention_us"]
+print(f"  32-token query attention block, one layer (us): libtorch {attention['libtorch']:.1f}, this service's one pass "
+      f"{attention['bridge']:.1f} = {attention['bridge'] / attention['libtorch']:.2f}x (max abs difference {attention['max_abs_difference']:.1e})")
 PYEOF

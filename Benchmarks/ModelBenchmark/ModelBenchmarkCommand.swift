@@ -45,6 +45,11 @@ struct ModelBenchmarkCommand: ParsableCommand {
             discussion: "Without it the packed weights are private to this process."))
     var sharedWeights: String?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Short text sequences' attention in the bridge's one pass (--no-short-attention: libtorch's operators).")
+    var shortAttention = true
+
     func validate() throws {
         guard threads >= 0, warmup >= 0, queryRuns >= 0, imageRuns >= 0, tileBatch >= 0 else {
             throw ValidationError("counts must not be negative")
@@ -54,9 +59,10 @@ struct ModelBenchmarkCommand: ParsableCommand {
 
     func run() throws {
         if threads > 0 { Torch.numThreads = threads }
-        let options = ModelOptions(
+        var options = ModelOptions(
             device: .cpu, dtype: dtype, visionTileBatch: tileBatch, cpuLinearKernel: kernel,
             sharedWeightsDirectory: sharedWeights.map { URL(fileURLWithPath: $0, isDirectory: true) })
+        options.shortAttention = shortAttention
         let report = try ForwardBenchmark(
             modelDirectory: URL(fileURLWithPath: modelDirectory), inputs: URL(fileURLWithPath: inputs), options: options,
             warmup: warmup, queryRuns: queryRuns, imageRuns: imageRuns

@@ -110,6 +110,37 @@ do {
     let scratch = try fc1Output.clone()
     let bridgeEpilogue = try best(5) { _ = try scratch.geluTanhInPlace(addingBias: fc1Bias) }
     report["fc1_epilogue_ms"] = ["libtorch": libtorchEpilogue, "bridge": bridgeEpilogue]
+    // A 32-token query's attention block (float32, one layer): libtorch's operators as the model
+    // ran them before (rotary embedding, SDPA, the transpose's copy) against the bridge's one pass;
+    // mean of 500 calls, best of 7.
+    let text = config.text
+    let queryLength = 32
+    let fused = try Tensor.randn([1, queryLength, 3 * text.numAttentionHeads * text.headDim])
+    let cos = try Tensor.randn([1, 1, queryLength, text.headDim])
+    let signedSin = try Tensor.randn([1, 1, queryLength, text.headDim])
+    let scale = 1 / Double(text.headDim).squareRoot()
+    func libtorchAttention() throws -> Tensor {
+        let (heads, dim) = (text.numAttentionHeads, text.headDim)
+        let qkv = try fused.view([1, queryLength, 3, heads, dim]).permute([2, 0, 3, 1, 4])
+        let pair = try qkv.narrow(dim: 0, start: 0, length: 2)
+        let swapped = try Tensor.cat(
+            [pair.narrow(dim: -1, start: dim / 2, length: dim / 2), pair.narrow(dim: -1, start: 0, length: dim / 2)], dim: -1)
+        let rotated = try pair * cos + swapped * signedSin
+        let attended = try Tensor.scaledDotProductAttention(
+            query: rotated.select(dim: 0, index: 0), key: rotated.select(dim: 0, index: 1), value: qkv.select(dim: 0, index: 2),
+            scale: scale)
+        return try attended.transpose(1, 2).reshape([1, queryLength, heads * dim])
+    }
+    func bridgeAttention() throws -> Tensor {
+        try fused.shortAttention(cos: cos, signedSin: signedSin, mask: nil, heads: text.numAttentionHeads, scale: scale)
+    }
+    let attentionDifference = try (libtorchAttention() - bridgeAttention()).abs().amax().item()
+    func perCall(_ body: () throws -> Tensor) throws -> Double {
+        try best(7) { for _ in 0..<500 { _ = try body() } } / 500 * 1e3
+    }
+    report["query_attention_us"] = [
+        "libtorch": try perCall(libtorchAttention), "bridge": try perCall(bridgeAttention), "max_abs_difference": attentionDifference,
+    ]
     var modes: [String: Any] = [:]
     for mode in parsed.modes {
         guard let modeOptions = options(mode) else { throw ColModernVBertError.invalidInput("unknown mode \(mode)") }

@@ -78,7 +78,7 @@ public final class ColModernVBertModel: Sendable {
         case .oneDNN: packing = .oneDNN(batchHint: 64)
         }
         textLinearKernel = packing.name
-        text = try ModernBertModel(store: store, config: config.text, packing: packing)
+        text = try ModernBertModel(store: store, config: config.text, packing: packing, shortAttention: options.shortAttention)
         vision = try SiglipVisionModel(store: visionStore, stream: store, config: config.vision)
         connector = try Connector(store: visionStore, config: config)
         head = try EmbeddingHead(store: store, hidden: config.text.hiddenSize, expectedDim: config.embeddingDim)

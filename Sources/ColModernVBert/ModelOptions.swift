@@ -26,6 +26,11 @@ public struct ModelOptions: Sendable, Equatable {
     /// processes of the machine map read-only, packed by the first (see `SharedTensorFile`); nil:
     /// each process packs a private copy (~440 MB for the published model).
     public var sharedWeightsDirectory: URL?
+    /// Text sequences of up to `Tensor.shortAttentionMaxLength` tokens (queries) run their float32
+    /// CPU attention in the bridge's one pass (`Tensor.shortAttention`: rotary embedding, scores,
+    /// softmax and values per head) instead of libtorch's ~12 operators; false keeps libtorch's
+    /// for every length (tests compare the two).
+    public var shortAttention: Bool = true
 
     public init(
         device: Device? = nil, dtype: DType? = nil, visionTileBatch: Int = 2, keepActivationMemory: Bool = true,

@@ -9,14 +9,15 @@ struct ModernBertLayer: Sendable {
     let mlp: ModernBertMLP
     let kind: AttentionKind
 
-    init(store: WeightStore, index: Int, config: TextConfig, packing: LinearPacking) throws {
+    init(store: WeightStore, index: Int, config: TextConfig, packing: LinearPacking, shortAttention: Bool) throws {
         let prefix = "text_model.layers.\(index)"
         let hidden = config.hiddenSize
         attentionNorm =
             index == 0
             ? nil
             : try store.layerNorm(prefix + ".attn_norm", size: hidden, bias: config.normBias, eps: config.normEps)
-        attention = try ModernBertAttention(store: store, prefix: prefix + ".attn", config: config, packing: packing)
+        attention = try ModernBertAttention(
+            store: store, prefix: prefix + ".attn", config: config, packing: packing, shortAttention: shortAttention)
         mlpNorm = try store.layerNorm(prefix + ".mlp_norm", size: hidden, bias: config.normBias, eps: config.normEps)
         mlp = try ModernBertMLP(store: store, prefix: prefix + ".mlp", config: config, packing: packing)
         kind = config.layerTypes[index]

@@ -97,3 +97,22 @@ extension Tensor {
         try Tensor.make(ct_bias_gelu_tanh_(handle, bias?.handle, vectorized ? 1 : 0))
     }
 }
+
+/// Rotary self-attention of short sequences in one pass, by the bridge (ModernBERT's attention
+/// for text queries).
+extension Tensor {
+    /// The longest sequence `shortAttention` takes.
+    public static var shortAttentionMaxLength: Int { Int(CT_SHORT_ATTENTION_MAX_LENGTH) }
+
+    /// softmax(rotate(q)·rotate(k)ᵀ·scale, masked)·v per head, from this tensor as the fused
+    /// projection [B, L, 3·heads·D] (float32 CPU) to [B, L, heads·D]; rotate(x) = x·cos +
+    /// swap(x)·signedSin with `cos` and `signedSin` holding L·D values in [L, D] order; `mask`
+    /// nil or bool [1 or B, 1, L, L] (true: attend). See `ct_short_attention` for the contract.
+    /// `vectorized: false` forces the scalar path.
+    public func shortAttention(
+        cos: Tensor, signedSin: Tensor, mask: Tensor?, heads: Int, scale: Double, vectorized: Bool = true
+    ) throws -> Tensor {
+        try Tensor.make(
+            ct_short_attention(handle, cos.handle, signedSin.handle, mask?.handle, Int64(heads), scale, vectorized ? 1 : 0))
+    }
+}

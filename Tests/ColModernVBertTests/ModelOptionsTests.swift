@@ -44,6 +44,26 @@ import Torch
         }
     }
 
+    /// Queries (and the tiny model's short image prompts) through the bridge's one-pass attention
+    /// and through libtorch's operators: the same embeddings, padded batches included.
+    @Test func theShortAttentionGivesTheSameEmbeddings() throws {
+        var libtorchOptions = ModelOptions(device: .cpu, dtype: .float32)
+        libtorchOptions.shortAttention = false
+        let fused = try ColModernVBertModel.load(directory: Fixtures.tinyModel, options: ModelOptions(device: .cpu, dtype: .float32))
+        let plain = try ColModernVBertModel.load(directory: Fixtures.tinyModel, options: libtorchOptions)
+        #expect(fused.text.layers.allSatisfy { $0.attention.shortAttention })
+        #expect(plain.text.layers.allSatisfy { !$0.attention.shortAttention })
+        for name in ["queries_left_padded", "query_1"] {
+            let fixture = try FixtureCase(file: Fixtures.file("queries.safetensors"), name: name)
+            let a = try fused.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
+            let b = try plain.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
+            #expect(a.count == b.count)
+            for (x, y) in zip(a, b) {
+                #expect(maxAbsDifference(x.rows, y.rows) <= 1e-5)
+            }
+        }
+    }
+
     @Test func float64ComputeAlsoMatchesTheReference() throws {
         // A dtype other than the checkpoint's exercises the conversion path of every weight.
         let model = try ColModernVBertModel.load(directory: Fixtures.tinyModel, options: ModelOptions(device: .cpu, dtype: .float64))

@@ -46,6 +46,21 @@ ct_tensor ct_panel_linear(ct_tensor x, ct_tensor packed_weight, int64_t out_feat
 /// path (for tests); otherwise AVX2 + FMA where the CPU has it.
 ct_tensor ct_bias_gelu_tanh_(ct_tensor x, ct_tensor bias, int vectorized);
 
+/// The longest sequence `ct_short_attention` takes.
+enum { CT_SHORT_ATTENTION_MAX_LENGTH = 256 };
+
+/// Rotary self-attention of short sequences, from the fused projection to the output
+/// projection's input: for each sequence b and head h of D = qkv.size(2) / (3·heads),
+/// q, k, v = the [L, D] slices of qkv [B, L, 3·heads·D] (float32 CPU; q, k, v each heads x D),
+/// q and k rotated as x·cos + swap(x)·signed_sin (cos, signed_sin: L·D floats in [L, D] order,
+/// swap exchanging the halves of D), then softmax(q·kᵀ·scale, keys where mask is false
+/// excluded)·v into out[b, :, h·D ..< (h+1)·D], out [B, L, heads·D]. mask: null or bool
+/// [1 or B, 1, L, L], true = attend; a query with no key to attend to gets zeros. L at most
+/// CT_SHORT_ATTENTION_MAX_LENGTH, D even. `vectorized` 0 forces the scalar path (for tests);
+/// otherwise AVX2 + FMA where the CPU has it and D is a multiple of 16 up to 128.
+ct_tensor ct_short_attention(ct_tensor qkv, ct_tensor cos, ct_tensor signed_sin, ct_tensor mask, int64_t heads,
+                             double scale, int vectorized);
+
 #ifdef __cplusplus
 }
 #endif
