@@ -33,19 +33,12 @@ import Torch
         }
         let plain = try ColModernVBertModel.load(
             directory: Fixtures.tinyModel, options: ModelOptions(device: .cpu, dtype: .float32, cpuLinearKernel: .libtorch))
-        for name in ["queries_left_padded", "query_1"] {
-            let fixture = try FixtureCase(file: Fixtures.file("queries.safetensors"), name: name)
-            let a = try model.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
-            let b = try plain.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
-            #expect(a.count == b.count)
-            for (x, y) in zip(a, b) {
-                #expect(maxAbsDifference(x.rows, y.rows) <= 1e-5)
-            }
-        }
+        try expectSameQueryEmbeddings(model, plain)
     }
 
-    /// Queries (and the tiny model's short image prompts) through the bridge's one-pass attention
-    /// and through libtorch's operators: the same embeddings, padded batches included.
+    /// Queries through the bridge's one-pass attention and through libtorch's operators: the same
+    /// embeddings, padded batches included (FidelityTests hold both queries and the tiny model's
+    /// short image prompts, which take the same pass, to the Python reference).
     @Test func theShortAttentionGivesTheSameEmbeddings() throws {
         var libtorchOptions = ModelOptions(device: .cpu, dtype: .float32)
         libtorchOptions.shortAttention = false
@@ -53,13 +46,20 @@ import Torch
         let plain = try ColModernVBertModel.load(directory: Fixtures.tinyModel, options: libtorchOptions)
         #expect(fused.text.layers.allSatisfy { $0.attention.shortAttention })
         #expect(plain.text.layers.allSatisfy { !$0.attention.shortAttention })
+        try expectSameQueryEmbeddings(fused, plain)
+    }
+
+    /// Both models embed the fixture queries (one alone, a left-padded batch) alike, to 1e-5.
+    func expectSameQueryEmbeddings(
+        _ model: ColModernVBertModel, _ other: ColModernVBertModel, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         for name in ["queries_left_padded", "query_1"] {
             let fixture = try FixtureCase(file: Fixtures.file("queries.safetensors"), name: name)
-            let a = try fused.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
-            let b = try plain.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
-            #expect(a.count == b.count)
+            let a = try model.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
+            let b = try other.embedQueries(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask)
+            #expect(a.count == b.count, sourceLocation: sourceLocation)
             for (x, y) in zip(a, b) {
-                #expect(maxAbsDifference(x.rows, y.rows) <= 1e-5)
+                #expect(maxAbsDifference(x.rows, y.rows) <= 1e-5, "\(name)", sourceLocation: sourceLocation)
             }
         }
     }
