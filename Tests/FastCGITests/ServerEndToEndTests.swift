@@ -357,13 +357,12 @@ import Testing
         wire += FastCGIRecord.stream(.stdin, requestID: 1, content: Array("abc".utf8))
         try connection.write(wire)
         usleep(700_000)  // the handler is inside its second item
-        let hungUp = MonotonicTime.now()
         connection.close()
 
         #expect(Self.eventually { records.requests.count == 1 })
-        // Without the watcher the handler would run its full 5 s (4.3 s after the hang-up); with it,
-        // it stops before its next item (0.5 s apart). 3.5 s leaves a loaded machine room.
-        #expect(hungUp.elapsed < 3.5)
+        // Without the watcher the handler runs all ten items and answers "all done"; with it, it
+        // stops at its next check and records what it skipped (the warning below). That count, not
+        // a wall-clock bound, is the evidence: a loaded CI run once starved a test thread for 26 s.
         #expect(records.requests.first?.delivered == false)
         let warnings = records.messages(at: .warning)
         #expect(warnings.contains { $0.contains("request abandoned") && $0.contains("/slow") && $0.contains("of 10 items") })
