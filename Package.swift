@@ -139,7 +139,7 @@ var targets: [Target] = [
         name: "FastCGITests", dependencies: ["FastCGI", "POSIX", .product(name: "Logging", package: "swift-log")],
         swiftSettings: swiftSettings),
     // Spawning, polling and cleaning up helper processes, for the suites that drive real ones.
-    .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport", swiftSettings: swiftSettings),
+    .target(name: "ProcessTestSupport", dependencies: ["POSIX"], path: "Tests/ProcessTestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "POSIX", "ProcessTestSupport"], swiftSettings: swiftSettings),
     // scripts/nginx.sh and scripts/run.sh driven as processes, in front of a supervised pool of
     // fake workers; nginx.sh asks the built colmodernvbert for the upstream address.
