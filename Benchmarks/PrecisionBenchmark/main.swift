@@ -141,6 +141,27 @@ do {
     report["query_attention_us"] = [
         "libtorch": try perCall(libtorchAttention), "bridge": try perCall(bridgeAttention), "max_abs_difference": attentionDifference,
     ]
+    // The vision tower's attention at its 2-tile batch in bfloat16 (where the CPU has AVX512_BF16):
+    // libtorch's SDPA with the layout the model gives it (view, permute, the transpose's copy)
+    // against the bridge's tile attention; best of 5.
+    if Tensor.tileAttentionAvailable {
+        let (heads, dim) = (vision.numAttentionHeads, vision.headDim)
+        let projected = try Tensor.randn([2, rowsPerTile, 3 * heads * dim], dtype: .bfloat16)
+        let attentionScale = 1 / Double(dim).squareRoot()
+        let libtorchTile = try best(5) {
+            let parts = try projected.view([2, rowsPerTile, 3, heads, dim]).permute([2, 0, 3, 1, 4])
+            _ = try Tensor.scaledDotProductAttention(
+                query: parts.select(dim: 0, index: 0), key: parts.select(dim: 0, index: 1), value: parts.select(dim: 0, index: 2),
+                scale: attentionScale
+            ).transpose(1, 2).reshape([2, rowsPerTile, heads * dim])
+        }
+        let bridgeTile = try best(5) { _ = try projected.tileAttention(heads: heads, scale: attentionScale) }
+        let attentionFLOPs = 2 * 2 * 2 * Double(rowsPerTile * rowsPerTile * heads * dim)
+        report["tile_attention_ms"] = [
+            "libtorch": libtorchTile, "bridge": bridgeTile,
+            "bridge_gflops": attentionFLOPs / (bridgeTile / 1e3) / 1e9, "libtorch_gflops": attentionFLOPs / (libtorchTile / 1e3) / 1e9,
+        ]
+    }
     var modes: [String: Any] = [:]
     for mode in parsed.modes {
         guard let modeOptions = options(mode) else { throw ColModernVBertError.invalidInput("unknown mode \(mode)") }

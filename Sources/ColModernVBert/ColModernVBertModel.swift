@@ -22,6 +22,11 @@ public final class ColModernVBertModel: Sendable {
     public let sharedWeights: String?
     /// The text tower's linear kernel: "panels-avx2", "panels-avx512", "oneDNN" or "libtorch".
     public let textLinearKernel: String
+    /// The vision tower's and connector's linear kernel: "oneDNN" or "libtorch" (see
+    /// `LinearPacking.vision`).
+    public let visionLinearKernel: String
+    /// The vision tower's attention: "bridge-avx512bf16" (`Tensor.tileAttention`) or "libtorch".
+    public let visionAttentionKernel: String
 
     let text: ModernBertModel
     let vision: SiglipVisionModel
@@ -78,9 +83,17 @@ public final class ColModernVBertModel: Sendable {
         case .oneDNN: packing = .oneDNN(batchHint: 64)
         }
         textLinearKernel = packing.name
+        // The tier precision was resolved for, never above what this CPU runs (tests invent CPUs).
+        let visionISA = min(precision.cpuISA ?? .baseline, CPUFeatures.detect().hardwareISA)
+        let visionPacking = LinearPacking.vision(device: device, dtype: precision.dtypes.vision, isa: visionISA)
+        visionLinearKernel = visionPacking.name
+        let bridgeAttention = SiglipAttention.usesBridgeAttention(
+            device: device, dtype: precision.dtypes.vision, isa: visionISA, headDim: config.vision.headDim)
+        visionAttentionKernel = bridgeAttention ? "bridge-avx512bf16" : "libtorch"
         text = try ModernBertModel(store: store, config: config.text, packing: packing, shortAttention: options.shortAttention)
-        vision = try SiglipVisionModel(store: visionStore, stream: store, config: config.vision)
-        connector = try Connector(store: visionStore, config: config)
+        vision = try SiglipVisionModel(
+            store: visionStore, stream: store, config: config.vision, packing: visionPacking, bridgeAttention: bridgeAttention)
+        connector = try Connector(store: visionStore, config: config, packing: visionPacking)
         head = try EmbeddingHead(store: store, hidden: config.text.hiddenSize, expectedDim: config.embeddingDim)
         shared?.finish()
         sharedWeights = shared?.summary

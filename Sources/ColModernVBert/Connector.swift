@@ -6,11 +6,12 @@ struct Connector: Sendable {
     let projection: Linear
     let factor: Int
 
-    init(store: WeightStore, config: ModelConfig) throws {
+    init(store: WeightStore, config: ModelConfig, packing: LinearPacking = .none) throws {
         factor = config.pixelShuffleFactor
-        projection = try store.linear(
-            "connector.modality_projection", out: config.text.hiddenSize,
-            in: config.vision.hiddenSize * factor * factor, bias: false)
+        let name = "connector.modality_projection"
+        projection = try packing.apply(
+            store.linear(name, out: config.text.hiddenSize, in: config.vision.hiddenSize * factor * factor, bias: false),
+            name: name)
     }
 
     /// x [N, S, E] with S = side² → [N, S/f², E·f²], following the reference's view/permute sequence:

@@ -14,7 +14,8 @@ struct Linear: Sendable {
         /// Column panels for the bridge's float32 kernel (`Tensor.panelLinear`), run with the tile
         /// for this CPU tier.
         case panels(Tensor, isa: CPUISA)
-        /// oneDNN's blocked layout (`Tensor.oneDNNLinear`).
+        /// For oneDNN's matmul (`Tensor.oneDNNLinear`): its blocked layout, or the plain weight
+        /// itself, read in place.
         case oneDNN(Tensor)
     }
 
@@ -36,8 +37,8 @@ struct Linear: Sendable {
         switch packed {
         case .panels(let panels, let isa):
             return try x.panelLinear(packedWeight: panels, outFeatures: outFeatures, bias: bias, residual: residual, isa: isa)
-        case .oneDNN(let blocked):
-            let y = try x.oneDNNLinear(packedWeight: blocked, bias: bias)
+        case .oneDNN(let weight):
+            let y = try x.oneDNNLinear(weight: weight, bias: bias)
             return try residual.map { try $0 + y } ?? y
         case nil:
             let y = try x.linear(weight: weight, bias: bias)
@@ -49,7 +50,17 @@ struct Linear: Sendable {
     /// without bias and then the bridge's one pass that adds the bias and applies the GELU: libtorch
     /// would copy the bias into the output before the product and run a tanh GELU ~3.5x slower
     /// than that pass (`Tensor.geluTanhInPlace`).
+    /// On oneDNN in float32 the GELU is its post-op, applied as the product is stored. In bfloat16
+    /// it stays a pass over the rounded product, as the reference computes it: the post-op
+    /// (on the float32 accumulator, rounded once) is closer to exact (mean error 4.5e-4 against
+    /// 6.8e-4 on a random 512 x 64 -> 256 layer) and ~5 % faster over the tower, but it moved the
+    /// tiny model's image embeddings off the reference's mixed-mode run (per-token cosine min
+    /// 0.9914 instead of 1 - 1e-11), and the mixed mode is held to that run.
     func callAsFunction(_ x: Tensor, activation: GeluApproximation) throws -> Tensor {
+        if case .oneDNN(let weight) = packed {
+            guard weight.dtype == .float32 else { return try x.oneDNNLinear(weight: weight, bias: bias).gelu(activation) }
+            return try x.oneDNNLinear(weight: weight, bias: bias, gelu: activation)
+        }
         guard activation == .tanh, packed == nil, weight.device == .cpu, x.device == .cpu, weight.dtype == .float32,
             x.dtype == .float32
         else { return try callAsFunction(x).gelu(activation) }
@@ -65,10 +76,17 @@ struct Linear: Sendable {
     /// machine came first) or packed once and stored there under `name`, so the machine holds one
     /// copy in the page cache; without one it is a private copy of this process.
     func packed(_ kernel: LinearPacking, name: String) throws -> Linear {
-        guard packed == nil, weight.device == .cpu, weight.dtype == .float32 else { return self }
+        guard packed == nil, weight.device == .cpu else { return self }
+        if case .oneDNNInPlace = kernel {
+            guard Tensor.oneDNNAvailable, weight.isContiguous, weight.dtype == .float32 || weight.dtype == .bfloat16 else {
+                return self
+            }
+            return Linear(weight: weight, bias: bias, packed: .oneDNN(weight))
+        }
+        guard weight.dtype == .float32 else { return self }
         let packed: PackedWeight
         switch kernel {
-        case .none: return self
+        case .none, .oneDNNInPlace: return self
         case .panels(let shared, let isa):
             guard Tensor.panelLinearAvailable else { return self }
             let weight = self.weight
@@ -130,13 +148,32 @@ enum LinearPacking: Sendable {
     case panels(shared: SharedTensorFile?, isa: CPUISA)
     /// oneDNN, packed for about this many input rows.
     case oneDNN(batchHint: Int)
+    /// oneDNN's matmul on the weight where it lies (nothing copied, mapped weights stay shared),
+    /// bias and GELU fused into its output (float32 or bfloat16 weights).
+    case oneDNNInPlace
+
+    /// The vision tower's kernel: oneDNN in place on a CPU tier where it beats libtorch's linear
+    /// (MKL in float32, oneDNN with a separate bias and GELU pass in bfloat16), else libtorch's.
+    /// Measured on the tower's shapes at its 2-tile batch (2048 rows), 2 threads, Zen 4
+    /// (AVX512_BF16): float32 12.6-51.6 ms against 18.3-65.2 (0.69-0.90x), bfloat16 with fc1's
+    /// GELU 0.76-0.94x. On Zen 3 (AVX2) oneDNN's float32 products were 13 % slower than MKL's,
+    /// and its bfloat16 kernels need AVX-512. `isa`: the tier the model was resolved for, never
+    /// above the hardware's.
+    static func vision(device: Device, dtype: DType, isa: CPUISA) -> LinearPacking {
+        guard device == .cpu, Tensor.oneDNNAvailable else { return .none }
+        switch dtype {
+        case .float32: return isa >= .avx512 ? .oneDNNInPlace : .none
+        case .bfloat16: return isa >= .avx512BF16 ? .oneDNNInPlace : .none
+        default: return .none
+        }
+    }
 
     /// For logs and `/info`: "panels-avx2", "panels-avx512", "oneDNN" or "libtorch".
     var name: String {
         switch self {
         case .none: "libtorch"
         case .panels(_, let isa): Tensor.panelLinearAvailable ? "panels-\(Tensor.panelTile(for: isa))" : "libtorch"
-        case .oneDNN: Tensor.oneDNNAvailable ? "oneDNN" : "libtorch"
+        case .oneDNN, .oneDNNInPlace: Tensor.oneDNNAvailable ? "oneDNN" : "libtorch"
         }
     }
 

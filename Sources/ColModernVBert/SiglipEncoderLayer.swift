@@ -12,14 +12,20 @@ struct SiglipEncoderLayer: Sendable {
     let activation: GeluApproximation
     let products: DType
 
-    init(store matrices: WeightStore, stream: WeightStore, index: Int, config: VisionConfig) throws {
+    init(
+        store matrices: WeightStore, stream: WeightStore, index: Int, config: VisionConfig, packing: LinearPacking,
+        bridgeAttention: Bool
+    ) throws {
         let prefix = "vision_model.encoder.layers.\(index)"
         let hidden = config.hiddenSize
         norm1 = try stream.layerNorm(prefix + ".layer_norm1", size: hidden, bias: true, eps: config.layerNormEps)
-        attention = try SiglipAttention(store: matrices, prefix: prefix + ".self_attn", config: config)
+        attention = try SiglipAttention(
+            store: matrices, prefix: prefix + ".self_attn", config: config, packing: packing, bridgeAttention: bridgeAttention)
         norm2 = try stream.layerNorm(prefix + ".layer_norm2", size: hidden, bias: true, eps: config.layerNormEps)
-        fc1 = try matrices.linear(prefix + ".mlp.fc1", out: config.intermediateSize, in: hidden, bias: true)
-        fc2 = try matrices.linear(prefix + ".mlp.fc2", out: hidden, in: config.intermediateSize, bias: true)
+        fc1 = try packing.apply(
+            matrices.linear(prefix + ".mlp.fc1", out: config.intermediateSize, in: hidden, bias: true), name: prefix + ".mlp.fc1")
+        fc2 = try packing.apply(
+            matrices.linear(prefix + ".mlp.fc2", out: hidden, in: config.intermediateSize, bias: true), name: prefix + ".mlp.fc2")
         activation = try GeluApproximationName.parse(config.hiddenAct, field: "vision_config.hidden_act")
         products = matrices.dtype
     }

@@ -15,11 +15,17 @@ struct SiglipVisionModel: Sendable {
     let layers: [SiglipEncoderLayer]
     let postNorm: LayerNorm
 
-    init(store matrices: WeightStore, stream: WeightStore, config: VisionConfig) throws {
+    /// `packing`: the kernel of the encoder's linear layers (see `LinearPacking.vision`);
+    /// `bridgeAttention`: the bridge's bfloat16 attention (see `SiglipAttention`).
+    init(
+        store matrices: WeightStore, stream: WeightStore, config: VisionConfig, packing: LinearPacking = .none,
+        bridgeAttention: Bool = false
+    ) throws {
         self.config = config
         embeddings = try SiglipVisionEmbeddings(store: matrices, stream: stream, config: config)
         layers = try (0..<config.numHiddenLayers).map {
-            try SiglipEncoderLayer(store: matrices, stream: stream, index: $0, config: config)
+            try SiglipEncoderLayer(
+                store: matrices, stream: stream, index: $0, config: config, packing: packing, bridgeAttention: bridgeAttention)
         }
         postNorm = try stream.layerNorm(
             "vision_model.post_layernorm", size: config.hiddenSize, bias: true, eps: config.layerNormEps)

@@ -43,12 +43,15 @@ public struct EngineInfo: Sendable, Equatable {
     /// The text tower's float32 CPU linear kernel ("panels-avx512", "panels-avx2", "oneDNN",
     /// "libtorch"); nil on a GPU.
     public var textKernel: String?
+    /// The vision tower's and connector's CPU linear kernel ("oneDNN", "libtorch"); nil on a GPU.
+    public var visionKernel: String?
     /// The chosen precision and why, for the start-up log.
     public var precision: String
 
     public init(
         modelID: String, device: String, dtype: String, flashAttention: Bool, dim: Int, imageTokenID: Int, imageSeqLen: Int,
-        visionDType: String? = nil, cpuISA: String? = nil, textKernel: String? = nil, precision: String = ""
+        visionDType: String? = nil, cpuISA: String? = nil, textKernel: String? = nil, visionKernel: String? = nil,
+        precision: String = ""
     ) {
         self.modelID = modelID
         self.device = device
@@ -61,6 +64,7 @@ public struct EngineInfo: Sendable, Equatable {
         textDType = dtype
         self.cpuISA = cpuISA
         self.textKernel = textKernel
+        self.visionKernel = visionKernel
         self.precision = precision.isEmpty ? dtype : precision
     }
 }

@@ -65,8 +65,10 @@ public final class ModelEngine: EmbeddingEngine, @unchecked Sendable {
             modelID: modelID, device: device.description, dtype: model.dtype.torchName, flashAttention: false,
             dim: model.dim, imageTokenID: model.imageTokenId, imageSeqLen: model.imageSeqLen,
             visionDType: model.precision.dtypes.vision.torchName, cpuISA: model.precision.cpuISA?.rawValue,
-            textKernel: device == .cpu ? model.textLinearKernel : nil,
-            precision: model.precision.summary + (device == .cpu ? "; text linear kernel \(model.textLinearKernel)" : ""))
+            textKernel: device == .cpu ? model.textLinearKernel : nil, visionKernel: device == .cpu ? model.visionLinearKernel : nil,
+            precision: model.precision.summary
+                + (device == .cpu
+                    ? "; text linear kernel \(model.textLinearKernel); vision linear kernel \(model.visionLinearKernel)" : ""))
 
         let serial = Locked(())
         let maxBatch = configuration.maxBatchSize

@@ -165,7 +165,8 @@ public enum OpenAPIDocument {
                   "vision_dtype": {"type": "string", "enum": ["torch.float32", "torch.bfloat16", "torch.float16"], "description": "dtype of the vision tower and connector"},
                   "text_dtype": {"type": "string", "enum": ["torch.float32", "torch.bfloat16", "torch.float16"], "description": "dtype of the text tower and head (queries); equals dtype"},
                   "cpu_isa": {"type": ["string", "null"], "enum": ["amx_bf16", "avx512_bf16", "avx512", "avx2", "baseline", null], "description": "CPU tier the compute paths were chosen for; null on a GPU"},
-                  "text_kernel": {"type": ["string", "null"], "enum": ["panels-avx512", "panels-avx2", "oneDNN", "libtorch", null], "description": "float32 CPU linear kernel of the text tower (queries); null on a GPU"}
+                  "text_kernel": {"type": ["string", "null"], "enum": ["panels-avx512", "panels-avx2", "oneDNN", "libtorch", null], "description": "float32 CPU linear kernel of the text tower (queries); null on a GPU"},
+                  "vision_kernel": {"type": ["string", "null"], "enum": ["oneDNN", "libtorch", null], "description": "CPU linear kernel of the vision tower and connector (oneDNN's matmul with bias and GELU fused, on CPUs with AVX-512); null on a GPU"}
                 }
               },
               "Dimension": {"type": "object", "required": ["width", "height"], "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}}},

@@ -167,6 +167,8 @@ public struct Routes: Sendable {
         if let cpuISA = info.cpuISA { json.value(cpuISA) } else { json.null() }
         json.key("text_kernel")
         if let textKernel = info.textKernel { json.value(textKernel) } else { json.null() }
+        json.key("vision_kernel")
+        if let visionKernel = info.visionKernel { json.value(visionKernel) } else { json.null() }
         json.endObject()
         return HTTPResponse(writer: json)
     }

@@ -6,14 +6,23 @@ extension Tensor {
     /// Whether this libtorch has oneDNN and the CPU supports it.
     public static var oneDNNAvailable: Bool { ct_onednn_available() != 0 }
 
-    /// Packs a float32 CPU weight [out, in]; the result is opaque, for `oneDNNLinear` only.
+    /// Packs a float32 or bfloat16 CPU weight [out, in]; the result is opaque, for `oneDNNLinear` only.
     public func oneDNNPackedLinearWeight(batchHint: Int) throws -> Tensor {
         try Tensor.make(ct_onednn_pack_linear_weight(handle, Int64(batchHint)))
     }
 
-    /// self·Wᵀ + bias with `packedWeight` from `oneDNNPackedLinearWeight`.
-    public func oneDNNLinear(packedWeight: Tensor, bias: Tensor? = nil) throws -> Tensor {
-        try Tensor.make(ct_onednn_linear(handle, packedWeight.handle, bias?.handle))
+    /// act(self·Wᵀ + bias) on oneDNN's matmul, the bias and the GELU (when given) applied to the
+    /// float32 accumulator as the product is stored. `weight` is packed by
+    /// `oneDNNPackedLinearWeight` or a plain contiguous [out, in] tensor, read in place. float32,
+    /// or bfloat16 on a CPU with AVX-512.
+    public func oneDNNLinear(weight: Tensor, bias: Tensor? = nil, gelu: GeluApproximation? = nil) throws -> Tensor {
+        let activation: Int32 =
+            switch gelu {
+            case nil: Int32(CT_ONEDNN_IDENTITY)
+            case .some(.tanh): Int32(CT_ONEDNN_GELU_TANH)
+            case .some(.none): Int32(CT_ONEDNN_GELU_ERF)
+            }
+        return try Tensor.make(ct_onednn_linear(handle, weight.handle, bias?.handle, activation))
     }
 }
 
@@ -95,6 +104,20 @@ extension Tensor {
     /// libtorch's needs a tanh). `vectorized: false` forces the scalar path.
     public func geluTanhInPlace(addingBias bias: Tensor?, vectorized: Bool = true) throws -> Tensor {
         try Tensor.make(ct_bias_gelu_tanh_(handle, bias?.handle, vectorized ? 1 : 0))
+    }
+}
+
+/// Self-attention of vision tiles in bfloat16 on AVX512_BF16, by the bridge (SigLIP's attention
+/// in the mixed and bfloat16 modes).
+extension Tensor {
+    /// Whether this CPU runs `tileAttention` (AVX-512 with AVX512_BF16, enabled by the OS).
+    public static var tileAttentionAvailable: Bool { ct_tile_attention_available() != 0 }
+
+    /// softmax(q·kᵀ·scale)·v per tile and head, from this tensor as the fused projection
+    /// [N, P, 3·heads·D] (bfloat16 CPU, D a multiple of 32) to [N, P, heads·D] bfloat16. See
+    /// `ct_tile_attention` for the contract; an error where `tileAttentionAvailable` is false.
+    public func tileAttention(heads: Int, scale: Double) throws -> Tensor {
+        try Tensor.make(ct_tile_attention(handle, Int64(heads), scale))
     }
 }
 

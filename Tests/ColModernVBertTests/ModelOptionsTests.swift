@@ -49,6 +49,53 @@ import Torch
         try expectSameQueryEmbeddings(fused, plain)
     }
 
+    /// The vision tower's kernel follows the tier and the dtype (oneDNN's bfloat16 kernels need
+    /// AVX-512, and are native only with AVX512_BF16), never the text kernel option.
+    @Test func theVisionKernelFollowsTheTier() {
+        let expected: [(DType, CPUISA, String)] = [
+            (.float32, .avx2, "libtorch"), (.float32, .avx512, "oneDNN"), (.float32, .amxBF16, "oneDNN"),
+            (.bfloat16, .avx512, "libtorch"), (.bfloat16, .avx512BF16, "oneDNN"), (.bfloat16, .amxBF16, "oneDNN"),
+            (.float16, .amxBF16, "libtorch"), (.float64, .avx512, "libtorch"),
+        ]
+        for (dtype, isa, name) in expected {
+            #expect(LinearPacking.vision(device: .cpu, dtype: dtype, isa: isa).name == name, "\(dtype) on \(isa)")
+        }
+        #expect(LinearPacking.vision(device: .cuda(0), dtype: .float32, isa: .amxBF16).name == "libtorch")
+    }
+
+    /// Images through the vision tower on oneDNN (this CPU's tier, where it has AVX-512) and on
+    /// libtorch's linear (the tier capped at AVX2): the same embeddings to float rounding. On an
+    /// AVX2 CPU both run libtorch's; the fidelity tests then cover only that path.
+    @Test func theVisionKernelsGiveTheSameEmbeddings() throws {
+        let native = try ColModernVBertModel.load(directory: Fixtures.tinyModel, options: ModelOptions(device: .cpu, dtype: .float32))
+        let capped = try ColModernVBertModel.load(
+            directory: Fixtures.tinyModel,
+            options: ModelOptions(device: .cpu, dtype: .float32, cpu: CPUFeatures.detect().limited(to: .avx2)))
+        let oneDNN = CPUFeatures.detect().hardwareISA >= .avx512
+        #expect(native.visionLinearKernel == (oneDNN ? "oneDNN" : "libtorch"))
+        #expect(capped.visionLinearKernel == "libtorch")
+        let layer = try #require(native.vision.layers.first)
+        for linear in [layer.fc1, layer.fc2, layer.attention.qkv, layer.attention.out, native.connector.projection] {
+            if case .oneDNN(let weight)? = linear.packed {
+                #expect(oneDNN)
+                let address = weight.withUnsafeBytes { $0.baseAddress }
+                #expect(address == linear.weight.withUnsafeBytes { $0.baseAddress }, "oneDNN reads the weight in place: no copy")
+            } else {
+                #expect(!oneDNN, "\(String(describing: linear.packed))")
+            }
+        }
+        let file = try Fixtures.file("images.safetensors")
+        for name in ["image_many_tiles", "images_mixed_left_padded"] {
+            let description = try #require(try Fixtures.cases.get().image_cases[name])
+            let fixture = try FixtureCase(file: file, name: name)
+            let pixels = try pixelValues(for: description.pixels, in: file)
+            let a = try native.embedImages(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask, pixelValues: pixels)
+            let b = try capped.embedImages(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask, pixelValues: pixels)
+            #expect(a.count == b.count)
+            for (x, y) in zip(a, b) { #expect(maxAbsDifference(x.rows, y.rows) <= 1e-5, "\(name)") }
+        }
+    }
+
     /// Both models embed the fixture queries (one alone, a left-padded batch) alike, to 1e-5.
     func expectSameQueryEmbeddings(
         _ model: ColModernVBertModel, _ other: ColModernVBertModel, sourceLocation: SourceLocation = #_sourceLocation

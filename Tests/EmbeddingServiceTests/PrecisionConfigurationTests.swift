@@ -80,5 +80,11 @@ import Torch
         }
         #expect(info["text_kernel"] as? String == kernel)
         #expect(engine.info.precision.contains("text linear kernel \(kernel)"), "\(engine.info.precision)")
+        // The vision tower's: oneDNN in float32 from AVX-512 up and in bfloat16 from AVX512_BF16 up
+        // (on the tier the service resolved, never above the hardware's), else libtorch's.
+        let tier = environment["COLPALI_CPU_ISA"] == "avx2" ? .avx2 : CPUFeatures.detect().hardwareISA
+        let visionKernel = tier >= (vision == "torch.float32" ? .avx512 : .avx512BF16) ? "oneDNN" : "libtorch"
+        #expect(info["vision_kernel"] as? String == visionKernel)
+        #expect(engine.info.precision.contains("vision linear kernel \(visionKernel)"), "\(engine.info.precision)")
     }
 }

@@ -94,7 +94,8 @@ private func multipart(_ path: String, _ parts: [(name: String, filename: String
         #expect(info["text_dtype"] as? String == "torch.float32")
         #expect(info["cpu_isa"] is NSNull)
         #expect(info["text_kernel"] is NSNull)
-        #expect(info.count == 13)
+        #expect(info["vision_kernel"] is NSNull)
+        #expect(info.count == 14)
     }
 
     @Test func warmingAnswers503WithProgress() throws {

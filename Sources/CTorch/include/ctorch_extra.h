@@ -11,13 +11,21 @@ extern "C" {
 /// 1 when libtorch was built with oneDNN (mkldnn) and it can run on this CPU.
 int ct_onednn_available(void);
 
-/// Reorders a float32 CPU linear weight [out, in] into oneDNN's blocked layout, for
+/// Reorders a float32 or bfloat16 CPU linear weight [out, in] into oneDNN's blocked layout, for
 /// `ct_onednn_linear`. `batch_hint` is the typical number of input rows (<= 0: none).
 /// The result is an opaque oneDNN tensor: pass it only to `ct_onednn_linear`.
 ct_tensor ct_onednn_pack_linear_weight(ct_tensor weight, int64_t batch_hint);
 
-/// x·Wᵀ + b with a weight packed by `ct_onednn_pack_linear_weight`; x [..., in] float32 CPU.
-ct_tensor ct_onednn_linear(ct_tensor x, ct_tensor packed_weight, ct_tensor bias);
+/// What `ct_onednn_linear` applies to x·Wᵀ + b before it stores its output (oneDNN post-op, on
+/// the float32 accumulator, before any rounding to the output's dtype).
+enum { CT_ONEDNN_IDENTITY = 0, CT_ONEDNN_GELU_TANH = 1, CT_ONEDNN_GELU_ERF = 2 };
+
+/// act(x·Wᵀ + b) on oneDNN's matmul. `weight` is either packed by `ct_onednn_pack_linear_weight`
+/// or a plain contiguous [out, in] CPU tensor (oneDNN then reads it in place: nothing is copied
+/// at load, so a mapped weight stays shared). x [..., in], weight and bias in one dtype: float32,
+/// or bfloat16 on a CPU with AVX-512 (oneDNN's bfloat16 kernels need avx512_core). `activation`
+/// is a CT_ONEDNN_* value; the output has x's dtype.
+ct_tensor ct_onednn_linear(ct_tensor x, ct_tensor weight, ct_tensor bias, int32_t activation);
 
 /// 1 when this CPU can run the panel linear kernel (AVX2 + FMA).
 int ct_panel_linear_available(void);
@@ -60,6 +68,18 @@ enum { CT_SHORT_ATTENTION_MAX_LENGTH = 256 };
 /// otherwise AVX2 + FMA where the CPU has it and D is a multiple of 16 up to 128.
 ct_tensor ct_short_attention(ct_tensor qkv, ct_tensor cos, ct_tensor signed_sin, ct_tensor mask, int64_t heads,
                              double scale, int vectorized);
+
+/// 1 when this CPU and its OS can run `ct_tile_attention` (AVX-512 with AVX512_BF16).
+int ct_tile_attention_available(void);
+
+/// Unmasked self-attention of vision tiles in bfloat16, from the fused projection to the output
+/// projection's input: for each tile n and head h of D = qkv.size(2) / (3·heads), q, k, v = the
+/// [P, D] slices of qkv [N, P, 3·heads·D] (bfloat16 CPU; q, k, v each heads x D), then
+/// softmax(q·kᵀ·scale)·v into out[n, :, h·D ..< (h+1)·D], out [N, P, heads·D] bfloat16. Products
+/// accumulate in float32, the softmax is computed in float32 and its weights are rounded to
+/// bfloat16 for the product with v (as libtorch's flash attention does); D a multiple of 32. An
+/// error on a CPU without AVX512_BF16 (`ct_tile_attention_available`), never a silent fallback.
+ct_tensor ct_tile_attention(ct_tensor qkv, int64_t heads, double scale);
 
 #ifdef __cplusplus
 }
