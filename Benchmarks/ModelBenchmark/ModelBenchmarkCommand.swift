@@ -50,7 +50,11 @@ struct ModelBenchmarkCommand: ParsableCommand {
         help: "Short text sequences' attention in the bridge's one pass (--no-short-attention: libtorch's operators).")
     var shortAttention = true
 
+    @Option(help: "Caps the CPU tier the model chooses its paths for (avx2, avx512, avx512_bf16, amx_bf16), as COLPALI_CPU_ISA does.")
+    var cpuIsa: String?
+
     func validate() throws {
+        if let cpuIsa, CPUISA(parsing: cpuIsa) == nil { throw ValidationError("unknown CPU tier \(cpuIsa)") }
         guard threads >= 0, warmup >= 0, queryRuns >= 0, imageRuns >= 0, tileBatch >= 0 else {
             throw ValidationError("counts must not be negative")
         }
@@ -63,6 +67,7 @@ struct ModelBenchmarkCommand: ParsableCommand {
             device: .cpu, dtype: dtype, visionTileBatch: tileBatch, cpuLinearKernel: kernel,
             sharedWeightsDirectory: sharedWeights.map { URL(fileURLWithPath: $0, isDirectory: true) })
         options.shortAttention = shortAttention
+        if let tier = cpuIsa.flatMap(CPUISA.init(parsing:)) { options.cpu = CPUFeatures.detect().limited(to: tier) }
         let report = try ForwardBenchmark(
             modelDirectory: URL(fileURLWithPath: modelDirectory), inputs: URL(fileURLWithPath: inputs), options: options,
             warmup: warmup, queryRuns: queryRuns, imageRuns: imageRuns

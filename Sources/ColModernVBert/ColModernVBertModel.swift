@@ -64,13 +64,16 @@ public final class ColModernVBertModel: Sendable {
         var store = try WeightStore(source: weights, device: device, dtype: dtype)
         let shared = SharedTensorFile.forDerivedWeights(
             directory: options.sharedWeightsDirectory, weights: weights, device: device, dtype: dtype,
-            kernel: options.cpuLinearKernel)
+            visionDType: precision.dtypes.vision, kernel: options.cpuLinearKernel)
         store.shared = shared
         // The vision weights are converted to their dtype here, once; the mapped float32 pages
-        // are only read while converting. In another dtype than the text tower's they are private
-        // to the worker (the shared file holds derived tensors of the text dtype only).
-        let visionStore =
-            precision.dtypes.vision == dtype ? store : try WeightStore(source: weights, device: device, dtype: precision.dtypes.vision)
+        // are only read while converting. With a shared file the converted copies go there too
+        // (one per machine, mapped by every worker), else they are private to the worker.
+        var visionStore = store
+        if precision.dtypes.vision != dtype {
+            visionStore = try WeightStore(source: weights, device: device, dtype: precision.dtypes.vision)
+            visionStore.shared = shared
+        }
         let packing: LinearPacking
         switch options.cpuLinearKernel {
         case _ where device != .cpu || dtype != .float32: packing = .none

@@ -50,7 +50,10 @@ struct WeightStore {
         guard found == expected else {
             throw ColModernVBertError.shapeMismatch(name: raw, expected: expected, found: found)
         }
-        return try ColModernVBertError.wrapping { try place(source.tensor(raw)) }
+        return try ColModernVBertError.wrapping {
+            let tensor = try source.tensor(raw)
+            return tensor.dtype == dtype ? try place(tensor) : try converted(name, shape: expected, tensor)
+        }
     }
 
     /// Moves a tensor to the model's device and dtype (no copy when it already is there).

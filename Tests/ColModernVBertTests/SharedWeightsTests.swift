@@ -61,6 +61,45 @@ import Torch
         }
     }
 
+    /// The mixed mode's bfloat16 vision weights are converted once per machine too: the second
+    /// model maps the first one's conversions, and both embed images as a private mixed model does.
+    @Test func theMixedModesVisionWeightsAreSharedToo() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shared-weights-\(UUID().uuidString)")
+        let mixed = ModelOptions(
+            device: .cpu, dtype: .float32, cpuLinearKernel: .panels, sharedWeightsDirectory: directory, visionDType: .bfloat16)
+        let first = try ColModernVBertModel.load(directory: Fixtures.tinyModel, options: mixed)
+        let second = try ColModernVBertModel.load(directory: Fixtures.tinyModel, options: mixed)
+        #expect(try #require(second.sharedWeights).contains("mapped from"))
+        var privateOptions = mixed
+        privateOptions.sharedWeightsDirectory = nil
+        let privateModel = try ColModernVBertModel.load(directory: Fixtures.tinyModel, options: privateOptions)
+
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".safetensors") }
+        #expect(files.count == 1, "\(files)")
+        let file = try SafeTensorsFile(path: directory.appendingPathComponent(files[0]).path)
+        #expect(file.names.filter { $0.hasSuffix(".mlp.fc1.weight.bfloat16") }.count == first.vision.layers.count)
+        #expect(file.names.contains("connector.modality_projection.weight.bfloat16"))
+        #expect(file.metadata["identity"]?.contains("vision bfloat16") == true)
+        for model in [first, second] {
+            for layer in model.vision.layers {
+                for weight in [layer.fc1.weight, layer.attention.qkv.weight, layer.attention.out.weight] {
+                    #expect(weight.dtype == .bfloat16)
+                    let address = try #require(weight.withUnsafeBytes { $0.baseAddress } ?? nil)
+                    #expect(mapsLine(containing: address)?.hasSuffix(files[0]) == true)
+                }
+            }
+        }
+        let images = try Fixtures.file("images.safetensors")
+        let description = try #require(try Fixtures.cases.get().image_cases["image_many_tiles"])
+        let fixture = try FixtureCase(file: images, name: "image_many_tiles")
+        let pixels = try pixelValues(for: description.pixels, in: images)
+        let expected = try privateModel.embedImages(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask, pixelValues: pixels)
+        for model in [first, second] {
+            let output = try model.embedImages(inputIds: fixture.inputIds, attentionMask: fixture.attentionMask, pixelValues: pixels)
+            for (x, y) in zip(output, expected) { #expect(maxAbsDifference(x.rows, y.rows) == 0) }
+        }
+    }
+
     @Test func withoutADirectoryEachModelPacksPrivately() throws {
         let model = try ColModernVBertModel.load(directory: Fixtures.tinyModel, options: options(nil))
         #expect(model.sharedWeights == nil)
