@@ -39,6 +39,9 @@ struct ModelBenchmarkCommand: ParsableCommand {
     @Option(help: "The compute dtype.")
     var dtype = DType.float32
 
+    @Option(help: "The vision tower's and connector's dtype (bfloat16 with --dtype float32: the mixed mode).")
+    var visionDtype: DType?
+
     @Option(
         help: ArgumentHelp(
             "Folder of the shared derived-weights file, as the service's $COLPALI_RUN_DIR/weights (packed once, then mapped).",
@@ -65,7 +68,7 @@ struct ModelBenchmarkCommand: ParsableCommand {
         if threads > 0 { Torch.numThreads = threads }
         var options = ModelOptions(
             device: .cpu, dtype: dtype, visionTileBatch: tileBatch, cpuLinearKernel: kernel,
-            sharedWeightsDirectory: sharedWeights.map { URL(fileURLWithPath: $0, isDirectory: true) })
+            sharedWeightsDirectory: sharedWeights.map { URL(fileURLWithPath: $0, isDirectory: true) }, visionDType: visionDtype)
         options.shortAttention = shortAttention
         if let tier = cpuIsa.flatMap(CPUISA.init(parsing:)) { options.cpu = CPUFeatures.detect().limited(to: tier) }
         let report = try ForwardBenchmark(

@@ -55,7 +55,10 @@ struct Linear: Sendable {
     /// (on the float32 accumulator, rounded once) is closer to exact (mean error 4.5e-4 against
     /// 6.8e-4 on a random 512 x 64 -> 256 layer) and ~5 % faster over the tower, but it moved the
     /// tiny model's image embeddings off the reference's mixed-mode run (per-token cosine min
-    /// 0.9914 instead of 1 - 1e-11), and the mixed mode is held to that run.
+    /// 0.9914 instead of 1 - 1e-11), and the mixed mode is held to that run. The bridge's GELU
+    /// pass widened to bfloat16 (float32 inside, rounded once, ~3x faster than libtorch's) was
+    /// tried too: it differs from libtorch's by one bfloat16 ulp where the two float32 results
+    /// straddle a rounding boundary, which moved that run to min 0.99998.
     func callAsFunction(_ x: Tensor, activation: GeluApproximation) throws -> Tensor {
         if case .oneDNN(let weight) = packed {
             guard weight.dtype == .float32 else { return try x.oneDNNLinear(weight: weight, bias: bias).gelu(activation) }
