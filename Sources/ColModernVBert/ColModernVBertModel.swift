@@ -25,8 +25,6 @@ public final class ColModernVBertModel: Sendable {
     /// The vision tower's and connector's linear kernel: "oneDNN" or "libtorch" (see
     /// `LinearPacking.vision`).
     public let visionLinearKernel: String
-    /// The vision tower's attention: "bridge-avx512bf16" (`Tensor.tileAttention`) or "libtorch".
-    public let visionAttentionKernel: String
 
     let text: ModernBertModel
     let vision: SiglipVisionModel
@@ -92,7 +90,6 @@ public final class ColModernVBertModel: Sendable {
         visionLinearKernel = visionPacking.name
         let bridgeAttention = SiglipAttention.usesBridgeAttention(
             device: device, dtype: precision.dtypes.vision, isa: visionISA, headDim: config.vision.headDim)
-        visionAttentionKernel = bridgeAttention ? "bridge-avx512bf16" : "libtorch"
         text = try ModernBertModel(store: store, config: config.text, packing: packing, shortAttention: options.shortAttention)
         vision = try SiglipVisionModel(
             store: visionStore, stream: store, config: config.vision, packing: visionPacking, bridgeAttention: bridgeAttention)
