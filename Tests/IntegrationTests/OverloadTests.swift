@@ -21,6 +21,24 @@ struct OverloadTests {
         return path
     }
 
+    /// Connections waiting in the accept queue of the pool's socket: its listener's Recv-Q in
+    /// `ss -xl` (Linux). `ss` names a socket by the path it was bound at, a private folder beside
+    /// the final name (`ListeningSocket`), so the pool's is told from the master's own socket in the
+    /// same run directory by its backlog (Send-Q): 0 for a queue of 1, against 1024.
+    static func acceptQueue(_ instance: ServiceInstance) async throws -> Int {
+        let (status, output) = try await ChildProcess.run(
+            ["/usr/bin/ss", "-xlnH"], environment: [:], logDirectory: instance.directory.path, timeout: 10)
+        try #require(status == "exit 0", "ss: \(output)")
+        let runDirectory = (instance.socketPath as NSString).deletingLastPathComponent + "/"
+        let pool = output.split(separator: "\n").map { $0.split(separator: " ") }.filter {
+            $0.count > 4 && $0[4].hasPrefix(runDirectory) && $0[3] == "0"
+        }
+        guard pool.count == 1, let queued = Int(pool[0][2]) else {
+            throw TimedOut(what: "one listener with backlog 0 under \(runDirectory) in ss's listeners: \(output)")
+        }
+        return queued
+    }
+
     @Test func beyondTheQueueAnswers503AtOnce() async throws {
         let instance = try await ServiceInstance.started(
             workers: 1, https: false,
@@ -33,12 +51,21 @@ struct OverloadTests {
         }()
         let page = try Self.bigPage(instance.directory)
         let pages = Array(repeating: FormField.file(name: "files", path: page, type: "image/png"), count: 16)
-        // One request in the worker's only slot, then one in the queue. (Sent together, the
-        // second could find the first still unaccepted in the backlog, and the queue full.)
+        // One request in the worker's only slot, then one in the queue, each step waited for as
+        // observed, not for a fixed time: sent together (or 1 s apart on a loaded machine, where
+        // starting curl once took 2.3 s), the second could find the first still unaccepted in the
+        // backlog and the queue full. The slot is the master's in-flight gauge; the queue is the
+        // pool socket's accept queue (a listener's Recv-Q in `ss`).
         var holders: [Task<(answer: HTTPAnswer, finished: Date), any Error>] = []
-        for _ in 0..<2 {
-            holders.append(Task { (try await client.postForm("/embed/images", pages), Date()) })
-            try await Task.sleep(for: .seconds(1))
+        holders.append(Task { (try await client.postForm("/embed/images", pages), Date()) })
+        try await eventuallyAsync(timeout: 60, "the first page request in the worker's slot") {
+            let (_, scrape) = try await MetricsTests.scrape(instance)
+            let queued = try await Self.acceptQueue(instance)
+            return scrape.value("colmodernvbert_requests_in_flight") == 1 && queued == 0
+        }
+        holders.append(Task { (try await client.postForm("/embed/images", pages), Date()) })
+        try await eventuallyAsync(timeout: 60, interval: .milliseconds(50), "the second page request in the pool's queue") {
+            try await Self.acceptQueue(instance) == 1
         }
         var timings: [Double] = []
         var answers: [HTTPAnswer] = []
