@@ -13,12 +13,13 @@ struct SiglipAttention: Sendable {
     let bridgeAttention: Bool
 
     /// Whether a tower of products in `dtype` on CPU tier `isa` takes the bridge's attention:
-    /// bfloat16 on AVX512_BF16 (not emulated: the hardware must run it) with a head size it
-    /// takes. Measured on the tower's 2-tile batch (24 heads of 1024 x 64), 2 threads, Zen 4
-    /// (PrecisionBenchmark `tile_attention_ms`): 21.7 ms against 45.7 for libtorch's SDPA with
-    /// its layout copies (297 against 141 GFLOP/s).
+    /// bfloat16 on AVX512_BF16 without AMX (not emulated: the hardware must run it) with a head
+    /// size it takes. Measured on the tower's 2-tile batch (24 heads of 1024 x 64), 2 threads
+    /// (PrecisionBenchmark `tile_attention_ms`): on Zen 4 (AVX512_BF16, no AMX) 21.7 ms against
+    /// 45.7 for libtorch's SDPA with its layout copies (297 against 141 GFLOP/s); on a Xeon with
+    /// AMX-BF16 SDPA's AMX kernels win, 18.6 ms against the bridge's 52.1 (346 against 124).
     static func usesBridgeAttention(device: Device, dtype: DType, isa: CPUISA, headDim: Int) -> Bool {
-        device == .cpu && dtype == .bfloat16 && isa >= .avx512BF16 && headDim % 32 == 0 && Tensor.tileAttentionAvailable
+        device == .cpu && dtype == .bfloat16 && isa == .avx512BF16 && headDim % 32 == 0 && Tensor.tileAttentionAvailable
     }
 
     init(

@@ -63,6 +63,23 @@ import Torch
         #expect(LinearPacking.vision(device: .cuda(0), dtype: .float32, isa: .amxBF16).name == "libtorch")
     }
 
+    /// The tower's attention is the bridge's tile kernel only in bfloat16 on AVX512_BF16 without
+    /// AMX (with AMX, libtorch's SDPA runs on the tiles and is faster), and only for head sizes it
+    /// takes; on a CPU without AVX512_BF16 the bridge refuses it everywhere.
+    @Test func theTileAttentionFollowsTheTier() {
+        let available = Tensor.tileAttentionAvailable
+        for isa in [CPUISA.baseline, .avx2, .avx512, .avx512BF16, .amxBF16] {
+            for dtype in [DType.float32, .bfloat16] {
+                let expected = available && dtype == .bfloat16 && isa == .avx512BF16
+                #expect(
+                    SiglipAttention.usesBridgeAttention(device: .cpu, dtype: dtype, isa: isa, headDim: 64) == expected,
+                    "\(dtype) on \(isa)")
+            }
+        }
+        #expect(!SiglipAttention.usesBridgeAttention(device: .cpu, dtype: .bfloat16, isa: .avx512BF16, headDim: 48))
+        #expect(!SiglipAttention.usesBridgeAttention(device: .cuda(0), dtype: .bfloat16, isa: .avx512BF16, headDim: 64))
+    }
+
     /// Images through the vision tower on oneDNN (this CPU's tier, where it has AVX-512) and on
     /// libtorch's linear (the tier capped at AVX2): the same embeddings to float rounding. On an
     /// AVX2 CPU both run libtorch's; the fidelity tests then cover only that path.
