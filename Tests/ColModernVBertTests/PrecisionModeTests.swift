@@ -223,8 +223,11 @@ enum InventedCPU {
             referenceCosines += zip(try theirs.item(index).reference, try references.item(index).reference).map { cosine($0, $1) }
         }
         let referenceMin = referenceCosines.min() ?? 0
+        // Distance from float32 at most 1.5x the reference mode's: in the bfloat16 mode, where the
+        // text tower's roundings differ from the reference's, that ratio spread over 0.66-1.28
+        // across the cases (AMX, 2026-12-02); the mixed mode, rounded as the reference, is at 1.00.
         #expect(
-            ours.min >= referenceMin - (1 - referenceMin) * 0.25,
+            ours.min >= referenceMin - (1 - referenceMin) * 0.5,
             "\(name): min cosine \(ours.min) vs float32; the reference's \(mode) mode: \(referenceMin)")
     }
 }
