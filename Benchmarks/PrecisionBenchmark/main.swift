@@ -50,8 +50,8 @@ func write(_ embeddings: [TokenVectors], to name: String) throws -> [Int] {
     return embeddings.map(\.tokenCount)
 }
 
-/// Milliseconds of the best of `runs` calls of `body` (after one warm-up).
-func best(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+/// Milliseconds of each of `runs` calls of `body` (after one warm-up).
+func times(_ runs: Int, _ body: () throws -> Void) rethrows -> [Double] {
     try body()
     var times: [Double] = []
     for _ in 0..<runs {
@@ -59,7 +59,15 @@ func best(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
         try body()
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
     }
-    return times.min() ?? 0
+    return times
+}
+
+/// Milliseconds of the median of `runs` calls of `body` (after one warm-up).
+func medianTime(_ runs: Int, _ body: () throws -> Void) rethrows -> Double { median(try times(runs, body)) }
+
+/// Milliseconds of the best of `runs` calls of `body` (after one warm-up).
+func best(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    try times(runs, body).min() ?? 0
 }
 
 do {
@@ -84,7 +92,9 @@ do {
         "cpu": CPUFeatures.detect().explanation,
     ]
     // GEMM roofline: the tower's four linear shapes at its tile batch (2 tiles), weighted by FLOPs;
-    // the bare product (x · Wᵀ, no bias: adding it is part of the non-matrix work), best of 5.
+    // the bare product (x · Wᵀ, no bias: adding it is part of the non-matrix work), the median of 9
+    // calls, as the tower's time is a median. (The best of 5 read 2165 GFLOP/s in bfloat16 once on
+    // a Xeon with AMX where runs before and after it, and Python's, read 745-900.)
     let batchRows = 2 * rowsPerTile
     let shapes = [
         (vision.hiddenSize, 3 * vision.hiddenSize), (vision.hiddenSize, vision.hiddenSize),
@@ -96,7 +106,7 @@ do {
         for (inFeatures, outFeatures) in shapes {
             let x = try Tensor.randn([batchRows, inFeatures], dtype: dtype)
             let wT = try Tensor.randn([outFeatures, inFeatures], dtype: dtype).transpose(0, 1)
-            let ms = try best(5) { _ = try x.matmul(wT) }
+            let ms = try medianTime(9) { _ = try x.matmul(wT) }
             seconds += ms / 1e3
             flops += 2 * Double(batchRows * inFeatures * outFeatures)
         }
