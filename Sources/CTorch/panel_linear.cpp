@@ -6,7 +6,10 @@
 // the FMA units stay. libtorch's BLAS and oneDNN kernels leave memory idle part of the time on such
 // shapes. Here every weight panel is read from memory once per call, in address order, with the
 // next panel prefetched while the current one is multiplied with all input rows; measured ~1.3x
-// oneDNN and ~2x MKL on the text tower's shapes at 20 rows, and on par or better at ~900 rows.
+// oneDNN and ~2x MKL on the text tower's shapes at 20 rows, and on par or better at ~900 rows
+// (Zen 3). On a Xeon with AVX-512 and AMX, MKL's is faster at ~900 rows (a page's text pass:
+// 1.43-1.57 s against 1.98-2.14 here, 2 threads): the 12 x 16 tile loads a broadcast per FMA,
+// where a wider tile (two panels at once) would halve that; not done.
 //
 // Packed layout: [panels, in, 16], panel p holding output columns 16p ..< 16p+16 (zero-padded
 // past `out`), so one input position k of one panel is a single 64-byte line: two YMM registers
@@ -89,6 +92,12 @@ inline void store_row(const float *row, float *out, int64_t columns, const Epilo
         std::memcpy(out, row, static_cast<size_t>(columns) * sizeof(float));
     }
 }
+
+// Bytes of input rows one pass over a thread's panels works on (see `multiply`). Measured (Xeon
+// with AMX, 2 MB L2 per core, 2 threads; a page's text pass, 877 rows, ModelBenchmark
+// imageTextMilliseconds): no chunks 2249-2403 ms, 128 KB 2281-2283, 256 KB 1982-2141, 512 KB
+// 2222-2253, 1 MB 2097-2205; queries (20 rows, one chunk) unchanged.
+constexpr int64_t kChunkBytes = 256 * 1024;
 
 // y[rows x columns] (stride ldy) = x[rows x k] (stride ldx) · panel[k x 16] (+ bias) (+ residual).
 template <int Rows, bool Prefetching>
@@ -301,29 +310,38 @@ at::Tensor multiply(const at::Tensor &input, const at::Tensor &packed, int64_t o
     const float *adds = add.defined() ? add.data_ptr<float>() : nullptr;
     float *ys = y.data_ptr<float>();
     const TileSet &set = tile_set(isa);
-    // Rows split evenly over the fewest blocks a tile allows (32 rows on AVX2: 5,5,5,5,4,4,4, not
-    // 5 x 6 + 2): a block of 1-3 rows keeps too few accumulators to cover the FMA latency.
-    // Measured (one Zen 3 core, 768 -> 2304, streaming): 22 rows 74-84 -> 92-93 GFLOP/s, 27 rows
-    // 80-82 -> 87-88.
-    const int64_t blocks = (rows + set.max_rows - 1) / set.max_rows;
-    const int64_t base = rows / blocks, extra = rows % blocks;
+    // Rows in chunks whose input stays in a core's L2 while every panel of a thread's run passes
+    // over it; each panel (in x 16 floats) then streams once per chunk. Without chunks a page's
+    // text pass (877 rows) read all of x (2.7-4 MB) from L3 for every panel. Measured (Xeon with
+    // AMX, 2 threads): see kChunkBytes. A query's few rows are one chunk, as before.
+    const int64_t chunkRows =
+        std::max<int64_t>(set.max_rows, kChunkBytes / (in * int64_t(sizeof(float))) / set.max_rows * set.max_rows);
     // Threads take contiguous runs of panels, each streaming its own part of the weight in order.
     ctorch::parallel_runs(panels, [&](int64_t first, int64_t end) {
-        for (int64_t p = first; p < end; p++) {
-            const float *panel = weights + p * in * kPanelWidth;
-            const float *next = p + 1 < end ? panel + in * kPanelWidth : nullptr;
-            const int64_t column = p * kPanelWidth;
-            const int64_t columns = std::min(kPanelWidth, out - column);
-            for (int64_t block = 0; block < blocks; block++) {
-                const int64_t r = block * base + std::min(block, extra);
-                const int64_t count = base + (block < extra ? 1 : 0);
-                const Epilogue epilogue{biases == nullptr ? nullptr : biases + column,
-                                        adds == nullptr ? nullptr : adds + r * out + column, out};
-                // Block b prefetches lines b, b + blocks, ... of the next panel (none past its end).
-                const Prefetch prefetch{next, block, blocks};
-                const bool prefetching = next != nullptr && block < in;
-                set.tiles[prefetching][count](xs + r * in, in, in, panel, prefetch, ys + r * out + column, out, columns,
-                                              epilogue);
+        for (int64_t start = 0; start < rows; start += chunkRows) {
+            const int64_t chunk = std::min(chunkRows, rows - start);
+            // Rows split evenly over the fewest blocks a tile allows (32 rows on AVX2: 5,5,5,5,4,4,4,
+            // not 5 x 6 + 2): a block of 1-3 rows keeps too few accumulators to cover the FMA
+            // latency. Measured (one Zen 3 core, 768 -> 2304, streaming): 22 rows 74-84 -> 92-93
+            // GFLOP/s, 27 rows 80-82 -> 87-88.
+            const int64_t blocks = (chunk + set.max_rows - 1) / set.max_rows;
+            const int64_t base = chunk / blocks, extra = chunk % blocks;
+            for (int64_t p = first; p < end; p++) {
+                const float *panel = weights + p * in * kPanelWidth;
+                const float *next = p + 1 < end ? panel + in * kPanelWidth : nullptr;
+                const int64_t column = p * kPanelWidth;
+                const int64_t columns = std::min(kPanelWidth, out - column);
+                for (int64_t block = 0; block < blocks; block++) {
+                    const int64_t r = start + block * base + std::min(block, extra);
+                    const int64_t count = base + (block < extra ? 1 : 0);
+                    const Epilogue epilogue{biases == nullptr ? nullptr : biases + column,
+                                            adds == nullptr ? nullptr : adds + r * out + column, out};
+                    // Block b prefetches lines b, b + blocks, ... of the next panel (none past its end).
+                    const Prefetch prefetch{next, block, blocks};
+                    const bool prefetching = next != nullptr && block < in;
+                    set.tiles[prefetching][count](xs + r * in, in, in, panel, prefetch, ys + r * out + column, out,
+                                                  columns, epilogue);
+                }
             }
         }
     });
