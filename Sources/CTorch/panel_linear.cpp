@@ -7,9 +7,10 @@
 // shapes. Here every weight panel is read from memory once per call, in address order, with the
 // next panel prefetched while the current one is multiplied with all input rows; measured ~1.3x
 // oneDNN and ~2x MKL on the text tower's shapes at 20 rows, and on par or better at ~900 rows
-// (Zen 3). On a Xeon with AVX-512 and AMX, MKL's is faster at ~900 rows (a page's text pass:
-// 1.43-1.57 s against 1.98-2.14 here, 2 threads): the 12 x 16 tile loads a broadcast per FMA,
-// where a wider tile (two panels at once) would halve that; not done.
+// (Zen 3). On a Xeon with AVX-512 and AMX, MKL's was faster at ~900 rows (a page's text pass:
+// 1.43-1.57 s against 1.98-2.14 on one panel at a time, 2 threads): a 12 x 16 tile loads a
+// broadcast per FMA, where a wider tile halves that. So from 12 rows AVX-512 takes two panels at
+// once (pair_16_lanes).
 //
 // Packed layout: [panels, in, 16], panel p holding output columns 16p ..< 16p+16 (zero-padded
 // past `out`), so one input position k of one panel is a single 64-byte line: two YMM registers
@@ -98,6 +99,12 @@ inline void store_row(const float *row, float *out, int64_t columns, const Epilo
 // imageTextMilliseconds): no chunks 2249-2403 ms, 128 KB 2281-2283, 256 KB 1982-2141, 512 KB
 // 2222-2253, 1 MB 2097-2205; queries (20 rows, one chunk) unchanged.
 constexpr int64_t kChunkBytes = 256 * 1024;
+
+// Rows from which a chunk runs on pairs of panels where the tile set has them (see pair_16_lanes).
+// Measured (Xeon with AMX, 2 threads, ModelBenchmark, alternating runs): a page's text pass (877
+// rows) 2057-2177 ms on single panels, 1659-1893 on pairs; a 20-token query's median 46.7-48.8 ms
+// on single panels, 40.9-42.2 with pairs from 12 rows (one full AVX-512 block).
+constexpr int64_t kPairRows = 12;
 
 // y[rows x columns] (stride ldy) = x[rows x k] (stride ldx) · panel[k x 16] (+ bias) (+ residual).
 template <int Rows, bool Prefetching>
@@ -203,28 +210,101 @@ __attribute__((target("avx2,fma"))) void tile_avx512_on_avx2(const float *__rest
     tile_16_lanes<Rows, Prefetching>(x, ldx, k, panel, prefetch, y, ldy, columns, epilogue);
 }
 
+// Two adjacent panels at once (32 columns, for long inputs): per k two panel loads and one
+// broadcast for two FMAs per row, where one panel takes a broadcast per FMA and the loads, not
+// the FMAs, bound the tile. No software prefetch: with hundreds of rows each panel pair is in use
+// long enough for the hardware's. `panel` is the first of the two (the second follows it);
+// `columns` counts the second's.
+template <int Rows>
+__attribute__((always_inline)) inline void pair_16_lanes(const float *__restrict x, int64_t ldx, int64_t k,
+                                                         const float *__restrict panel, float *__restrict y,
+                                                         int64_t ldy, int64_t columns, const Epilogue &first,
+                                                         const Epilogue &second) {
+    Lanes16 acc0[Rows], acc1[Rows];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < Rows; r++) {
+        acc0[r] = Lanes16{};
+        acc1[r] = Lanes16{};
+    }
+    const float *__restrict other = panel + k * kPanelWidth;
+    for (int64_t i = 0; i < k; i++) {
+        Lanes16 b0, b1;
+        load16(b0, panel + i * kPanelWidth);
+        load16(b1, other + i * kPanelWidth);
+        // Unrolled as asked: left to itself clang kept the 24 accumulators on the stack (and the
+        // pairs ran 1.6x slower than single panels).
+#pragma clang loop unroll(full)
+        for (int r = 0; r < Rows; r++) {
+            Lanes16 a;
+            splat16(a, x[r * ldx + i]);
+            acc0[r] = __builtin_elementwise_fma(a, b0, acc0[r]);
+            acc1[r] = __builtin_elementwise_fma(a, b1, acc1[r]);
+        }
+    }
+    if (first.bias != nullptr) {
+        Lanes16 bias0, bias1;
+        load16(bias0, first.bias);
+        load16(bias1, second.bias);
+        for (int r = 0; r < Rows; r++) {
+            acc0[r] += bias0;
+            acc1[r] += bias1;
+        }
+    }
+    for (int r = 0; r < Rows; r++) {
+        alignas(64) float row[kPanelWidth];
+        std::memcpy(row, &acc0[r], sizeof row);
+        store_row(row, y + r * ldy, kPanelWidth, first, r);
+        std::memcpy(row, &acc1[r], sizeof row);
+        store_row(row, y + r * ldy + kPanelWidth, columns, second, r);
+    }
+}
+
+template <int Rows>
+__attribute__((target("avx512f,avx2,fma"))) void pair_avx512(const float *__restrict x, int64_t ldx, int64_t k,
+                                                              const float *__restrict panel, float *__restrict y,
+                                                              int64_t ldy, int64_t columns, const Epilogue &first,
+                                                              const Epilogue &second) {
+    pair_16_lanes<Rows>(x, ldx, k, panel, y, ldy, columns, first, second);
+}
+
+// Tests only, as tile_avx512_on_avx2.
+template <int Rows>
+__attribute__((target("avx2,fma"))) void pair_avx512_on_avx2(const float *__restrict x, int64_t ldx, int64_t k,
+                                                              const float *__restrict panel, float *__restrict y,
+                                                              int64_t ldy, int64_t columns, const Epilogue &first,
+                                                              const Epilogue &second) {
+    pair_16_lanes<Rows>(x, ldx, k, panel, y, ldy, columns, first, second);
+}
+
 using TileFn = void (*)(const float *, int64_t, int64_t, const float *, const Prefetch &, float *, int64_t, int64_t,
                         const Epilogue &);
+using PairFn = void (*)(const float *, int64_t, int64_t, const float *, float *, int64_t, int64_t, const Epilogue &,
+                        const Epilogue &);
 
-// One instruction set's tiles: tiles[prefetching][rows] for rows 1 ... max_rows.
+// One instruction set's tiles: tiles[prefetching][rows] for rows 1 ... max_rows, and pairs[rows]
+// (two panels at once; none on AVX2, whose 16 YMM registers hold one panel's tile).
 struct TileSet {
     static constexpr int kCapacity = 12;
     int max_rows;
     TileFn tiles[2][kCapacity + 1];
+    PairFn pairs[kCapacity + 1];
 };
 
 template <int... Rows>
 constexpr TileSet avx2_tiles(std::integer_sequence<int, Rows...>) {
-    return TileSet{sizeof...(Rows), {{nullptr, tile_avx2<Rows + 1, false>...}, {nullptr, tile_avx2<Rows + 1, true>...}}};
+    return TileSet{sizeof...(Rows), {{nullptr, tile_avx2<Rows + 1, false>...}, {nullptr, tile_avx2<Rows + 1, true>...}}, {}};
 }
 template <int... Rows>
 constexpr TileSet avx512_tiles(std::integer_sequence<int, Rows...>) {
-    return TileSet{sizeof...(Rows), {{nullptr, tile_avx512<Rows + 1, false>...}, {nullptr, tile_avx512<Rows + 1, true>...}}};
+    return TileSet{sizeof...(Rows),
+                   {{nullptr, tile_avx512<Rows + 1, false>...}, {nullptr, tile_avx512<Rows + 1, true>...}},
+                   {nullptr, pair_avx512<Rows + 1>...}};
 }
 template <int... Rows>
 constexpr TileSet avx512_on_avx2_tiles(std::integer_sequence<int, Rows...>) {
     return TileSet{sizeof...(Rows),
-                   {{nullptr, tile_avx512_on_avx2<Rows + 1, false>...}, {nullptr, tile_avx512_on_avx2<Rows + 1, true>...}}};
+                   {{nullptr, tile_avx512_on_avx2<Rows + 1, false>...}, {nullptr, tile_avx512_on_avx2<Rows + 1, true>...}},
+                   {nullptr, pair_avx512_on_avx2<Rows + 1>...}};
 }
 // AVX2 has 16 YMM registers: 10 accumulators, 2 panel halves, 1 broadcast. AVX-512 has 32.
 constexpr TileSet kAVX2Tiles = avx2_tiles(std::make_integer_sequence<int, 5>{});
@@ -326,8 +406,24 @@ at::Tensor multiply(const at::Tensor &input, const at::Tensor &packed, int64_t o
             // GFLOP/s, 27 rows 80-82 -> 87-88.
             const int64_t blocks = (chunk + set.max_rows - 1) / set.max_rows;
             const int64_t base = chunk / blocks, extra = chunk % blocks;
+            const bool pairs = set.pairs[1] != nullptr && chunk >= kPairRows;
             for (int64_t p = first; p < end; p++) {
                 const float *panel = weights + p * in * kPanelWidth;
+                if (pairs && p + 1 < end) {
+                    const int64_t column = p * kPanelWidth;
+                    const int64_t columns = std::min(kPanelWidth, out - column - kPanelWidth);
+                    for (int64_t block = 0; block < blocks; block++) {
+                        const int64_t r = start + block * base + std::min(block, extra);
+                        const int64_t count = base + (block < extra ? 1 : 0);
+                        const Epilogue left{biases == nullptr ? nullptr : biases + column,
+                                            adds == nullptr ? nullptr : adds + r * out + column, out};
+                        const Epilogue right{biases == nullptr ? nullptr : biases + column + kPanelWidth,
+                                             adds == nullptr ? nullptr : adds + r * out + column + kPanelWidth, out};
+                        set.pairs[count](xs + r * in, in, in, panel, ys + r * out + column, out, columns, left, right);
+                    }
+                    p++;  // the pair's second panel
+                    continue;
+                }
                 const float *next = p + 1 < end ? panel + in * kPanelWidth : nullptr;
                 const int64_t column = p * kPanelWidth;
                 const int64_t columns = std::min(kPanelWidth, out - column);
