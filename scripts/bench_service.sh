@@ -186,6 +186,16 @@ memory() { # PID... -> "peak_rss_bytes pss_bytes"
 }
 mem_ours="$(memory "$master" $(descendants "$master"))"
 mem_ref="$(memory "$reference" $(descendants "$reference"))"
+# Each process of this service (the master, then its workers): PSS, and its anonymous and
+# file-backed shares (a worker's anonymous PSS is what it adds beyond the shared weight files).
+per_process=""
+for pid in "$master" $(descendants "$master"); do
+    [ -r "/proc/$pid/smaps_rollup" ] || continue
+    per_process+="$(awk -v pid="$pid" -v name="$(cat "/proc/$pid/comm")" '
+        /^Pss:/ {p=$2} /^Pss_Anon:/ {a=$2} /^Pss_File:/ {f=$2}
+        END {printf "    %-8s %-22s PSS %6.0f MiB (anonymous %6.0f, file %6.0f)\n", pid, name, p/1024, a/1024, f/1024}' \
+        "/proc/$pid/smaps_rollup")"$'\n'
+done
 i_bf16='{}'
 if ((reference_bf16)); then
     log "restarting the reference in bfloat16; images: $image_connections connection(s) x ${image_seconds}s"
@@ -268,3 +278,5 @@ attention = roofline["query_attention_us"]
 print(f"  32-token query attention block, one layer (us): libtorch {attention['libtorch']:.1f}, this service's one pass "
       f"{attention['bridge']:.1f} = {attention['bridge'] / attention['libtorch']:.2f}x (max abs difference {attention['max_abs_difference']:.1e})")
 PYEOF
+echo "  this service's processes at the end:"
+printf '%s' "$per_process"
