@@ -28,8 +28,8 @@ public struct Routes: Sendable {
         router.get("/info", authenticated { _ in try info() })
         router.post("/patches", authenticated { try patches($0) })
         router.post("/embed/queries", authenticated { try embedQueries($0) })
-        router.post("/embed/images", authenticated { try embedImages($0) })
-        router.post("/heatmap", authenticated { try heatmap($0) })
+        router.post("/embed/images", authenticated(releasingHeap: true) { try embedImages($0) })
+        router.post("/heatmap", authenticated(releasingHeap: true) { try heatmap($0) })
         let openAPI = Array(OpenAPIDocument.json(version: apiVersion).utf8)
         router.get("/openapi.json", authenticated { _ in HTTPResponse(json: openAPI) })
         router.get("/docs", authenticated { _ in HTTPResponse(text: OpenAPIDocument.docsPage, contentType: "text/html; charset=utf-8") })
@@ -44,13 +44,18 @@ public struct Routes: Sendable {
 
     /// `route`, answered only for a request carrying one of `apiKeys` (when any are set);
     /// otherwise 401 before any of the request is looked at. A large request that is
-    /// refused gives its memory back (`HeapRelease`).
-    private func authenticated(_ route: @escaping Router.Route) -> Router.Route {
+    /// refused gives its memory back (`HeapRelease`), and so does every request of a route
+    /// `releasingHeap` (the image routes: a small compressed page decodes to tens of MB).
+    private func authenticated(releasingHeap: Bool = false, _ route: @escaping Router.Route) -> Router.Route {
         let keys = apiKeys
         return { request in
             if keys.isEnabled {
                 guard let header = request.headers["authorization"] else { throw APIKeys.unauthorized("Not authenticated") }
                 guard keys.accepts(authorization: header) else { throw APIKeys.unauthorized("Invalid API key") }
+            }
+            if releasingHeap {
+                defer { HeapRelease.trim() }
+                return try route(request)
             }
             guard request.body.count >= HeapRelease.minimumBodyBytes else { return try route(request) }
             do {
@@ -478,8 +483,12 @@ public struct RequestLimits: Sendable {
 /// allocation, a 1 GB trim threshold), and glibc gives each accept thread its own arena, so
 /// what a refused request allocated stayed resident per arena: measured before the request
 /// bounds, two rounds of the four attacks left a worker at 2.9 GB, then 5.5 GB (one
-/// arena, MALLOC_ARENA_MAX=1: 2.6 GB both times). Only refused requests trim, so the
-/// activation buffers that successful image requests leave for reuse stay.
+/// arena, MALLOC_ARENA_MAX=1: 2.6 GB both times). Image requests trim too, served or not:
+/// each accept thread kept its own page's decoding and tiling in its arena, so a worker serving
+/// the same letter page again and again grew ~55 MB per request as new threads took them
+/// (full-size model: 64 MB anonymous after load, 363 after one page, 724 after seven, 126 after
+/// one malloc_trim). The trim also returns the model thread's free activation buffers; the next
+/// pass faults them in once, where AllocatorTuning avoids doing so in every layer.
 enum HeapRelease {
     /// Bodies below this cost too little to be worth a trim (one walk of every arena).
     static let minimumBodyBytes = 1 << 20
