@@ -396,6 +396,11 @@ at::Tensor multiply(const at::Tensor &input, const at::Tensor &packed, int64_t o
     // AMX, 2 threads): see kChunkBytes. A query's few rows are one chunk, as before.
     const int64_t chunkRows =
         std::max<int64_t>(set.max_rows, kChunkBytes / (in * int64_t(sizeof(float))) / set.max_rows * set.max_rows);
+    // The epilogue of the tile whose first output is row r, column `column`.
+    const auto epilogue_at = [&](int64_t r, int64_t column) {
+        return Epilogue{biases == nullptr ? nullptr : biases + column, adds == nullptr ? nullptr : adds + r * out + column,
+                        out};
+    };
     // Threads take contiguous runs of panels, each streaming its own part of the weight in order.
     ctorch::parallel_runs(panels, [&](int64_t first, int64_t end) {
         for (int64_t start = 0; start < rows; start += chunkRows) {
@@ -406,37 +411,32 @@ at::Tensor multiply(const at::Tensor &input, const at::Tensor &packed, int64_t o
             // GFLOP/s, 27 rows 80-82 -> 87-88.
             const int64_t blocks = (chunk + set.max_rows - 1) / set.max_rows;
             const int64_t base = chunk / blocks, extra = chunk % blocks;
+            // Block b: its first row and its row count.
+            const auto block_first = [&](int64_t block) { return start + block * base + std::min(block, extra); };
+            const auto block_count = [&](int64_t block) { return base + (block < extra ? 1 : 0); };
             const bool pairs = set.pairs[1] != nullptr && chunk >= kPairRows;
             for (int64_t p = first; p < end; p++) {
                 const float *panel = weights + p * in * kPanelWidth;
+                const int64_t column = p * kPanelWidth;
                 if (pairs && p + 1 < end) {
-                    const int64_t column = p * kPanelWidth;
                     const int64_t columns = std::min(kPanelWidth, out - column - kPanelWidth);
                     for (int64_t block = 0; block < blocks; block++) {
-                        const int64_t r = start + block * base + std::min(block, extra);
-                        const int64_t count = base + (block < extra ? 1 : 0);
-                        const Epilogue left{biases == nullptr ? nullptr : biases + column,
-                                            adds == nullptr ? nullptr : adds + r * out + column, out};
-                        const Epilogue right{biases == nullptr ? nullptr : biases + column + kPanelWidth,
-                                             adds == nullptr ? nullptr : adds + r * out + column + kPanelWidth, out};
-                        set.pairs[count](xs + r * in, in, in, panel, ys + r * out + column, out, columns, left, right);
+                        const int64_t r = block_first(block);
+                        set.pairs[block_count(block)](xs + r * in, in, in, panel, ys + r * out + column, out, columns,
+                                                      epilogue_at(r, column), epilogue_at(r, column + kPanelWidth));
                     }
                     p++;  // the pair's second panel
                     continue;
                 }
                 const float *next = p + 1 < end ? panel + in * kPanelWidth : nullptr;
-                const int64_t column = p * kPanelWidth;
                 const int64_t columns = std::min(kPanelWidth, out - column);
                 for (int64_t block = 0; block < blocks; block++) {
-                    const int64_t r = start + block * base + std::min(block, extra);
-                    const int64_t count = base + (block < extra ? 1 : 0);
-                    const Epilogue epilogue{biases == nullptr ? nullptr : biases + column,
-                                            adds == nullptr ? nullptr : adds + r * out + column, out};
+                    const int64_t r = block_first(block);
                     // Block b prefetches lines b, b + blocks, ... of the next panel (none past its end).
                     const Prefetch prefetch{next, block, blocks};
                     const bool prefetching = next != nullptr && block < in;
-                    set.tiles[prefetching][count](xs + r * in, in, in, panel, prefetch, ys + r * out + column, out,
-                                                  columns, epilogue);
+                    set.tiles[prefetching][block_count(block)](xs + r * in, in, in, panel, prefetch, ys + r * out + column,
+                                                               out, columns, epilogue_at(r, column));
                 }
             }
         }
