@@ -69,7 +69,7 @@ var targets: [Target] = [
     // Queries and images to model inputs: prompts, tokenization, tiling.
     .target(name: "Processing", dependencies: ["Tokenizers", "Imaging", "CheckpointConfig"], swiftSettings: swiftSettings),
     // The ColModernVBert model (ModernBERT + SigLIP + connector + projection) over Torch.
-    .target(name: "ColModernVBert", dependencies: ["Torch", "SafeTensors", "CheckpointConfig"], swiftSettings: swiftSettings),
+    .target(name: "ColModernVBert", dependencies: ["Torch", "SafeTensors", "CheckpointConfig", "POSIX"], swiftSettings: swiftSettings),
 
     // libcurl shim (curl_easy_setopt is variadic and cannot be called from Swift).
     .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),

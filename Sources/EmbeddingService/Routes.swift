@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import POSIX
 
 /// The HTTP API of ../shared/API.md on top of an `EmbeddingEngine`.
 public struct Routes: Sendable {
@@ -477,28 +478,21 @@ public struct RequestLimits: Sendable {
     }
 }
 
-/// Hands freed heap memory back to the kernel after a large refused request.
+/// When a request's memory goes back to the kernel: after every request of the image routes,
+/// served or not, and after any other large request that was refused.
 ///
-/// The model keeps freed buffers in the heap on purpose (AllocatorTuning: no mmap-backed
-/// allocation, a 1 GB trim threshold), and glibc gives each accept thread its own arena, so
-/// what a refused request allocated stayed resident per arena: measured before the request
-/// bounds, two rounds of the four attacks left a worker at 2.9 GB, then 5.5 GB (one
-/// arena, MALLOC_ARENA_MAX=1: 2.6 GB both times). Image requests trim too, served or not:
-/// each accept thread kept its own page's decoding and tiling in its arena, so a worker serving
-/// the same letter page again and again grew ~55 MB per request as new threads took them
-/// (full-size model: 64 MB anonymous after load, 363 after one page, 724 after seven, 126 after
-/// one malloc_trim). The trim also returns the model thread's free activation buffers; the next
-/// pass faults them in once, where AllocatorTuning avoids doing so in every layer.
+/// The model keeps freed buffers in the heap on purpose (AllocatorTuning.keepLargeBuffers: no
+/// mmap-backed allocation, a 1 GB trim threshold), so without a trim what a request allocated
+/// stays resident. Measured before the request bounds: two rounds of the four attacks
+/// left a worker at 2.9 GB, then 5.5 GB. A letter page decodes and tiles to tens of MB: served
+/// again and again by one worker it grew ~55 MB per request (full-size model: 64 MB anonymous
+/// after load, 363 after one page, 724 after seven, 126 after one malloc_trim). The trim
+/// reaches all of it because workers allocate from one arena (AllocatorTuning.useOneArena). It
+/// also returns the model thread's free activation buffers; the next pass faults them in once,
+/// where keepLargeBuffers avoids doing so in every layer.
 enum HeapRelease {
-    /// Bodies below this cost too little to be worth a trim (one walk of every arena).
+    /// Bodies below this cost too little to be worth a trim (one walk of the heap).
     static let minimumBodyBytes = 1 << 20
 
-    static func trim() {
-        #if canImport(Glibc)
-            // <malloc.h> is not part of Swift's Glibc module.
-            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
-            typealias MallocTrim = @convention(c) (Int) -> Int32
-            _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
-        #endif
-    }
+    static func trim() { AllocatorTuning.releaseFreeMemory() }
 }

@@ -32,6 +32,9 @@ public struct Worker: Sendable {
 
     /// Serves until SIGTERM/SIGINT (or the master's death); returns the exit status.
     public func run() throws -> Int32 {
+        // Before the accept and model threads exist: their memory must be in the arena that
+        // the image routes' trims reach (AllocatorTuning.useOneArena).
+        AllocatorTuning.useOneArena()
         let channel = WorkerChannel(environment: environment)
         let name = channel?.slot.map { "worker \($0)" } ?? "worker"
         let state = ServiceState(.loading(detail: "waiting for the model"))
