@@ -24,7 +24,8 @@
 // (CT_PANEL_AVX512_ON_AVX2), so its blocking is tested on CPUs without AVX-512.
 //
 // Prefetch: the next panel is prefetched one 64-byte line per k step, its lines spread over all
-// row blocks of the current panel (block b fetches the lines k = b, b + blocks, ...). Measured on a
+// row blocks of the current panel (block b fetches the lines k = b, b + blocks, ...); a pair of
+// panels prefetches the next pair the same way (see pair_16_lanes). Measured on a
 // 2-core Zen 3 (AVX2, one thread, 32 rows x 768 -> 2304 streaming 425 MB of weights): prefetching
 // it all during the first block, as before, asked memory for a panel in 1/7 of the panel's time and
 // ran at 74 GFLOP/s; spread, 89 GFLOP/s, the same as with the weights in cache (peak 100).
@@ -68,17 +69,20 @@ struct Epilogue {
 };
 
 // Which lines of the next panel a tile prefetches: k = phase, phase + stride, ... (none when
-// `next` is null).
+// `next` is null). A pair of panels prefetches the next pair's two panels, `next` and `second`
+// (null when only one panel follows).
 struct Prefetch {
     const float *next;
     int64_t phase;
     int64_t stride;
+    const float *second = nullptr;
 
     // Called at every k of a tile with `countdown` starting at phase + 1: prefetches line k when
     // its turn comes.
     __attribute__((always_inline)) void step(int64_t &countdown, int64_t k) const {
         if (--countdown == 0) {
             _mm_prefetch(reinterpret_cast<const char *>(next + k * kPanelWidth), _MM_HINT_T0);
+            if (second != nullptr) _mm_prefetch(reinterpret_cast<const char *>(second + k * kPanelWidth), _MM_HINT_T0);
             countdown = stride;
         }
     }
@@ -210,16 +214,20 @@ __attribute__((target("avx2,fma"))) void tile_avx512_on_avx2(const float *__rest
     tile_16_lanes<Rows, Prefetching>(x, ldx, k, panel, prefetch, y, ldy, columns, epilogue);
 }
 
-// Two adjacent panels at once (32 columns, for long inputs): per k two panel loads and one
+// Two adjacent panels at once (32 columns, from 12 rows): per k two panel loads and one
 // broadcast for two FMAs per row, where one panel takes a broadcast per FMA and the loads, not
-// the FMAs, bound the tile. No software prefetch: with hundreds of rows each panel pair is in use
-// long enough for the hardware's. `panel` is the first of the two (the second follows it);
-// `columns` counts the second's.
-template <int Rows>
+// the FMAs, bound the tile. `panel` is the first of the two (the second follows it); `columns`
+// counts the second's. The next pair is prefetched as a single tile prefetches its next panel:
+// a 32-token query has three row blocks, and without it the first block of each pair waited on
+// memory (perf: ~40% of the tile's samples on its panel loads). Measured (Xeon with AMX, 2 threads,
+// ModelBenchmark, alternating runs): 32-token query median 62-65 -> 43-53 ms, 20 tokens 43-47 ->
+// 38-40 ms; a page's text pass (877 rows) unchanged, 1813-1936 against 1755-1882 ms. Prefetching
+// into L2 only (T1) measured the same.
+template <int Rows, bool Prefetching>
 __attribute__((always_inline)) inline void pair_16_lanes(const float *__restrict x, int64_t ldx, int64_t k,
-                                                         const float *__restrict panel, float *__restrict y,
-                                                         int64_t ldy, int64_t columns, const Epilogue &first,
-                                                         const Epilogue &second) {
+                                                         const float *__restrict panel, const Prefetch &prefetch,
+                                                         float *__restrict y, int64_t ldy, int64_t columns,
+                                                         const Epilogue &first, const Epilogue &second) {
     Lanes16 acc0[Rows], acc1[Rows];
 #pragma clang loop unroll(full)
     for (int r = 0; r < Rows; r++) {
@@ -227,10 +235,12 @@ __attribute__((always_inline)) inline void pair_16_lanes(const float *__restrict
         acc1[r] = Lanes16{};
     }
     const float *__restrict other = panel + k * kPanelWidth;
+    int64_t countdown = prefetch.phase + 1;
     for (int64_t i = 0; i < k; i++) {
         Lanes16 b0, b1;
         load16(b0, panel + i * kPanelWidth);
         load16(b1, other + i * kPanelWidth);
+        if constexpr (Prefetching) prefetch.step(countdown, i);
         // Unrolled as asked: left to itself clang kept the 24 accumulators on the stack (and the
         // pairs ran 1.6x slower than single panels).
 #pragma clang loop unroll(full)
@@ -259,35 +269,36 @@ __attribute__((always_inline)) inline void pair_16_lanes(const float *__restrict
     }
 }
 
-template <int Rows>
+template <int Rows, bool Prefetching>
 __attribute__((target("avx512f,avx2,fma"))) void pair_avx512(const float *__restrict x, int64_t ldx, int64_t k,
-                                                              const float *__restrict panel, float *__restrict y,
-                                                              int64_t ldy, int64_t columns, const Epilogue &first,
-                                                              const Epilogue &second) {
-    pair_16_lanes<Rows>(x, ldx, k, panel, y, ldy, columns, first, second);
+                                                              const float *__restrict panel, const Prefetch &prefetch,
+                                                              float *__restrict y, int64_t ldy, int64_t columns,
+                                                              const Epilogue &first, const Epilogue &second) {
+    pair_16_lanes<Rows, Prefetching>(x, ldx, k, panel, prefetch, y, ldy, columns, first, second);
 }
 
 // Tests only, as tile_avx512_on_avx2.
-template <int Rows>
+template <int Rows, bool Prefetching>
 __attribute__((target("avx2,fma"))) void pair_avx512_on_avx2(const float *__restrict x, int64_t ldx, int64_t k,
-                                                              const float *__restrict panel, float *__restrict y,
-                                                              int64_t ldy, int64_t columns, const Epilogue &first,
-                                                              const Epilogue &second) {
-    pair_16_lanes<Rows>(x, ldx, k, panel, y, ldy, columns, first, second);
+                                                              const float *__restrict panel, const Prefetch &prefetch,
+                                                              float *__restrict y, int64_t ldy, int64_t columns,
+                                                              const Epilogue &first, const Epilogue &second) {
+    pair_16_lanes<Rows, Prefetching>(x, ldx, k, panel, prefetch, y, ldy, columns, first, second);
 }
 
 using TileFn = void (*)(const float *, int64_t, int64_t, const float *, const Prefetch &, float *, int64_t, int64_t,
                         const Epilogue &);
-using PairFn = void (*)(const float *, int64_t, int64_t, const float *, float *, int64_t, int64_t, const Epilogue &,
-                        const Epilogue &);
+using PairFn = void (*)(const float *, int64_t, int64_t, const float *, const Prefetch &, float *, int64_t, int64_t,
+                        const Epilogue &, const Epilogue &);
 
-// One instruction set's tiles: tiles[prefetching][rows] for rows 1 ... max_rows, and pairs[rows]
-// (two panels at once; none on AVX2, whose 16 YMM registers hold one panel's tile).
+// One instruction set's tiles: tiles[prefetching][rows] for rows 1 ... max_rows, and
+// pairs[prefetching][rows] (two panels at once; none on AVX2, whose 16 YMM registers hold one
+// panel's tile).
 struct TileSet {
     static constexpr int kCapacity = 12;
     int max_rows;
     TileFn tiles[2][kCapacity + 1];
-    PairFn pairs[kCapacity + 1];
+    PairFn pairs[2][kCapacity + 1];
 };
 
 template <int... Rows>
@@ -298,13 +309,13 @@ template <int... Rows>
 constexpr TileSet avx512_tiles(std::integer_sequence<int, Rows...>) {
     return TileSet{sizeof...(Rows),
                    {{nullptr, tile_avx512<Rows + 1, false>...}, {nullptr, tile_avx512<Rows + 1, true>...}},
-                   {nullptr, pair_avx512<Rows + 1>...}};
+                   {{nullptr, pair_avx512<Rows + 1, false>...}, {nullptr, pair_avx512<Rows + 1, true>...}}};
 }
 template <int... Rows>
 constexpr TileSet avx512_on_avx2_tiles(std::integer_sequence<int, Rows...>) {
     return TileSet{sizeof...(Rows),
                    {{nullptr, tile_avx512_on_avx2<Rows + 1, false>...}, {nullptr, tile_avx512_on_avx2<Rows + 1, true>...}},
-                   {nullptr, pair_avx512_on_avx2<Rows + 1>...}};
+                   {{nullptr, pair_avx512_on_avx2<Rows + 1, false>...}, {nullptr, pair_avx512_on_avx2<Rows + 1, true>...}}};
 }
 // AVX2 has 16 YMM registers: 10 accumulators, 2 panel halves, 1 broadcast. AVX-512 has 32.
 constexpr TileSet kAVX2Tiles = avx2_tiles(std::make_integer_sequence<int, 5>{});
@@ -414,16 +425,23 @@ at::Tensor multiply(const at::Tensor &input, const at::Tensor &packed, int64_t o
             // Block b: its first row and its row count.
             const auto block_first = [&](int64_t block) { return start + block * base + std::min(block, extra); };
             const auto block_count = [&](int64_t block) { return base + (block < extra ? 1 : 0); };
-            const bool pairs = set.pairs[1] != nullptr && chunk >= kPairRows;
+            const bool pairs = set.pairs[0][1] != nullptr && chunk >= kPairRows;
             for (int64_t p = first; p < end; p++) {
                 const float *panel = weights + p * in * kPanelWidth;
                 const int64_t column = p * kPanelWidth;
                 if (pairs && p + 1 < end) {
                     const int64_t columns = std::min(kPanelWidth, out - column - kPanelWidth);
+                    // The next one or two panels of this run, prefetched as for single panels.
+                    const float *next = p + 2 < end ? panel + 2 * in * kPanelWidth : nullptr;
+                    const float *second = p + 3 < end ? panel + 3 * in * kPanelWidth : nullptr;
                     for (int64_t block = 0; block < blocks; block++) {
                         const int64_t r = block_first(block);
-                        set.pairs[block_count(block)](xs + r * in, in, in, panel, ys + r * out + column, out, columns,
-                                                      epilogue_at(r, column), epilogue_at(r, column + kPanelWidth));
+                        const Prefetch prefetch{next, block, blocks, second};
+                        const bool prefetching = next != nullptr && block < in;
+                        set.pairs[prefetching][block_count(block)](xs + r * in, in, in, panel, prefetch,
+                                                                   ys + r * out + column, out, columns,
+                                                                   epilogue_at(r, column),
+                                                                   epilogue_at(r, column + kPanelWidth));
                     }
                     p++;  // the pair's second panel
                     continue;

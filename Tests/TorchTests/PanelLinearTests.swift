@@ -60,7 +60,8 @@ import Testing
             // last panel, fewer columns than one panel; in: odd sizes; 41 rows of 5000 inputs: rows
             // in chunks of 256 KB (10 or 12 rows) with a remainder; from 12 rows AVX-512 takes two
             // panels at once: 56 outputs (4 panels, split 2 + 2 over two threads) end in a pair whose
-            // second panel is partial.
+            // second panel is partial; 200 outputs (13 panels, 7 + 6) run pairs that prefetch the
+            // next pair, and the last of them a single panel.
             (41, 40, 5000), (14, 56, 33), (1, 16, 8), (2, 40, 7), (3, 5, 33), (4, 48, 64), (5, 32, 1), (6, 17, 12), (7, 100, 31),
             (8, 24, 19),
             (9, 32, 9), (12, 16, 5), (13, 48, 70), (20, 64, 96), (23, 200, 50), (30, 80, 40), (64, 33, 129),
