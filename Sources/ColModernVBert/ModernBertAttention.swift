@@ -2,7 +2,9 @@ import Foundation
 import Torch
 
 /// ModernBERT self-attention: fused Wqkv projection, rotary q/k, libtorch's fused SDPA, Wo; for
-/// short float32 CPU sequences (queries) the middle part runs in the bridge's one pass.
+/// short float32 CPU sequences (queries) the middle part runs in the bridge's one pass, and a
+/// sliding layer's long sequence (a page) runs SDPA in blocks of queries against only the keys
+/// their window reaches.
 struct ModernBertAttention: Sendable {
     let wqkv: Linear
     let wo: Linear
@@ -10,6 +12,18 @@ struct ModernBertAttention: Sendable {
     let headDim: Int
     /// Whether sequences of up to `Tensor.shortAttentionMaxLength` tokens take `Tensor.shortAttention`.
     let shortAttention: Bool
+
+    /// Queries per SDPA call of a banded (sliding) layer. A masked SDPA computes every score and
+    /// masks most of them away; blocks of queries against their window's keys skip that. Measured
+    /// (libtorch SDPA, float32, 12 heads of 64, 1145 tokens, window 64 each side, 2 threads of a
+    /// Xeon): one masked call 27.0 ms; blocks of 64, 128, 256 queries 10.8, 7.2, 8.3 ms.
+    static let bandBlock = 128
+
+    /// Whether a sliding layer with `window` keys on each side runs `length` tokens in blocks: only
+    /// when the blocks' keys (bandBlock + 2 window) are at most half the sequence.
+    static func runsBanded(length: Int, window: Int) -> Bool {
+        length >= 2 * (bandBlock + 2 * window)
+    }
 
     init(store: WeightStore, prefix: String, config: TextConfig, packing: LinearPacking, shortAttention: Bool) throws {
         let hidden = config.hiddenSize
@@ -22,7 +36,11 @@ struct ModernBertAttention: Sendable {
     }
 
     /// x [B, L, hidden] → residual + attention(x), [B, L, hidden]
-    func callAsFunction(_ x: Tensor, rotary: RotaryTable, mask: Tensor?, residual: Tensor) throws -> Tensor {
+    /// - Parameters:
+    ///   - mask: [B or 1, 1, L, L] bool (true = may attend), or nil to attend everywhere.
+    ///   - window: for a sliding layer, how far a token sees on each side (`mask` masks the rest);
+    ///     nil for a full layer.
+    func callAsFunction(_ x: Tensor, rotary: RotaryTable, mask: Tensor?, window: Int? = nil, residual: Tensor) throws -> Tensor {
         let batch = x.size(0)
         let length = x.size(1)
         let projected = try wqkv(x)  // [B, L, 3·hidden]
@@ -41,10 +59,35 @@ struct ModernBertAttention: Sendable {
         let query = try rotated.select(dim: 0, index: 0)
         let key = try rotated.select(dim: 0, index: 1)
         let value = try qkv.select(dim: 0, index: 2)
-        let attended = try Tensor.scaledDotProductAttention(
-            query: query, key: key, value: value, mask: mask, scale: 1 / Foundation.sqrt(Double(headDim)))
+        let scale = 1 / Foundation.sqrt(Double(headDim))
+        let attended: Tensor  // [B, heads, L, D]
+        if let window, let mask, query.device == .cpu, Self.runsBanded(length: length, window: window) {
+            attended = try Self.banded(query: query, key: key, value: value, mask: mask, window: window, scale: scale)
+        } else {
+            attended = try Tensor.scaledDotProductAttention(query: query, key: key, value: value, mask: mask, scale: scale)
+        }
         // [B, heads, L, D] → [B, L, heads·D]
         let merged = try attended.transpose(1, 2).reshape([batch, length, heads * headDim])
         return try wo(merged, adding: residual)
+    }
+
+    /// SDPA in blocks of `bandBlock` queries, each against the keys within `window` of it: the
+    /// keys `mask` lets a block's queries see all lie there, so each row's softmax covers the same
+    /// keys as one masked call over the whole sequence.
+    /// query, key, value [B, heads, L, D]; mask [B or 1, 1, L, L] → [B, heads, L, D]
+    static func banded(query: Tensor, key: Tensor, value: Tensor, mask: Tensor, window: Int, scale: Double) throws -> Tensor {
+        let length = query.size(2)
+        var blocks: [Tensor] = []
+        for start in stride(from: 0, to: length, by: bandBlock) {
+            let count = min(bandBlock, length - start)
+            let first = max(0, start - window)
+            let keys = min(length, start + count + window) - first
+            let rows = try mask.narrow(dim: 2, start: start, length: count).narrow(dim: 3, start: first, length: keys)
+            blocks.append(
+                try Tensor.scaledDotProductAttention(
+                    query: query.narrow(dim: 2, start: start, length: count), key: key.narrow(dim: 2, start: first, length: keys),
+                    value: value.narrow(dim: 2, start: first, length: keys), mask: rows, scale: scale))
+        }
+        return try Tensor.cat(blocks, dim: 2)
     }
 }

@@ -8,6 +8,8 @@ struct ModernBertLayer: Sendable {
     let mlpNorm: LayerNorm
     let mlp: ModernBertMLP
     let kind: AttentionKind
+    /// Keys on each side a sliding layer's tokens see; nil for a full layer.
+    let window: Int?
 
     init(store: WeightStore, index: Int, config: TextConfig, packing: LinearPacking, shortAttention: Bool) throws {
         let prefix = "text_model.layers.\(index)"
@@ -21,11 +23,12 @@ struct ModernBertLayer: Sendable {
         mlpNorm = try store.layerNorm(prefix + ".mlp_norm", size: hidden, bias: config.normBias, eps: config.normEps)
         mlp = try ModernBertMLP(store: store, prefix: prefix + ".mlp", config: config, packing: packing)
         kind = config.layerTypes[index]
+        window = kind == .sliding ? config.slidingWindow : nil
     }
 
     func callAsFunction(_ x: Tensor, rotary: RotaryTable, mask: Tensor?) throws -> Tensor {
         let normed = try attentionNorm.map { try $0(x) } ?? x
-        let afterAttention = try attention(normed, rotary: rotary, mask: mask, residual: x)
+        let afterAttention = try attention(normed, rotary: rotary, mask: mask, window: window, residual: x)
         return try mlp(mlpNorm(afterAttention), residual: afterAttention)
     }
 }
