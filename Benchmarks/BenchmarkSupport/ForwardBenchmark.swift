@@ -9,7 +9,9 @@ import Torch
 ///
 /// Inputs file (safetensors, scripts/bench/make_inputs.py): `query.input_ids` /
 /// `query.attention_mask` [1, Lq], and `image.input_ids` / `image.attention_mask` [1, Li] with
-/// `image.pixel_values` [1, T, C, S, S].
+/// `image.pixel_values` [1, T, C, S, S]. `queryTokens` stretches or cuts the query to that many
+/// tokens (its first and last token kept, the ones between repeated), e.g. the 32 tokens the
+/// service's prompt makes of scripts/bench_service.sh's query, where the inputs file has 20.
 public struct ForwardBenchmark {
     public var modelDirectory: URL
     public var inputs: URL
@@ -17,20 +19,29 @@ public struct ForwardBenchmark {
     public var warmup: Int
     public var queryRuns: Int
     public var imageRuns: Int
+    public var queryTokens: Int?
 
-    public init(modelDirectory: URL, inputs: URL, options: ModelOptions, warmup: Int, queryRuns: Int, imageRuns: Int) {
+    public init(
+        modelDirectory: URL, inputs: URL, options: ModelOptions, warmup: Int, queryRuns: Int, imageRuns: Int,
+        queryTokens: Int? = nil
+    ) {
         self.modelDirectory = modelDirectory
         self.inputs = inputs
         self.options = options
         self.warmup = warmup
         self.queryRuns = queryRuns
         self.imageRuns = imageRuns
+        self.queryTokens = queryTokens
     }
 
     public func run() throws -> ForwardReport {
         let file = try SafeTensorsFile(path: inputs.path)
-        let queryIds = try file.tensor("query.input_ids")
-        let queryMask = try file.tensor("query.attention_mask")
+        var queryIds = try file.tensor("query.input_ids")
+        var queryMask = try file.tensor("query.attention_mask")
+        if let queryTokens {
+            queryIds = try Self.stretched(queryIds, to: queryTokens)
+            queryMask = try Tensor.ones([1, queryTokens], dtype: queryMask.dtype)
+        }
         let imageIds = try Self.ownTokens(file.tensor("image.input_ids"), mask: file.tensor("image.attention_mask"))
         // The page's tiles [T, C, S, S], in place in the mapped file as the service's are in its pixel memory.
         let tiles = try file.tensor("image.pixel_values").select(dim: 0, index: 0)
@@ -84,6 +95,19 @@ public struct ForwardBenchmark {
     }
 
     /// The ids of row 0 where its attention mask is set (the benchmark prompt has no padding).
+    /// ids [1, L] (L >= 3) → [1, count]: the first id, the middle ones repeated or cut, the last id.
+    static func stretched(_ ids: Tensor, to count: Int) throws -> Tensor {
+        guard ids.rank == 2, ids.size(0) == 1, ids.size(1) >= 3, count >= 2 else {
+            throw BenchmarkFailure("cannot make \(count) query tokens of query.input_ids \(ids.shape)")
+        }
+        let length = ids.size(1)
+        let middle = try ids.narrow(dim: 1, start: 1, length: length - 2)
+        let copies = (count - 2 + middle.size(1) - 1) / middle.size(1)
+        let filled = try Tensor.cat(Array(repeating: middle, count: max(copies, 1)), dim: 1).narrow(dim: 1, start: 0, length: count - 2)
+        return try Tensor.cat(
+            [ids.narrow(dim: 1, start: 0, length: 1), filled, ids.narrow(dim: 1, start: length - 1, length: 1)], dim: 1)
+    }
+
     private static func ownTokens(_ ids: Tensor, mask: Tensor) throws -> [Int] {
         guard ids.rank == 2, ids.size(0) == 1, mask.shape == ids.shape else {
             throw BenchmarkFailure("image.input_ids must be [1, L] with a mask of the same shape, got \(ids.shape), \(mask.shape)")

@@ -27,6 +27,9 @@ struct ModelBenchmarkCommand: ParsableCommand {
     @Option(help: "Timed query runs.")
     var queryRuns = 10
 
+    @Option(help: "Query length in tokens (default: the inputs file's; the service makes 32 of bench_service.sh's query).")
+    var queryTokens: Int?
+
     @Option(help: "Timed page runs.")
     var imageRuns = 3
 
@@ -61,6 +64,7 @@ struct ModelBenchmarkCommand: ParsableCommand {
         guard threads >= 0, warmup >= 0, queryRuns >= 0, imageRuns >= 0, tileBatch >= 0 else {
             throw ValidationError("counts must not be negative")
         }
+        if let queryTokens, queryTokens < 2 { throw ValidationError("--query-tokens must be at least 2") }
         guard dtype.isFloatingPoint else { throw ValidationError("the compute dtype must be floating point, not \(dtype)") }
     }
 
@@ -73,7 +77,7 @@ struct ModelBenchmarkCommand: ParsableCommand {
         if let tier = cpuIsa.flatMap(CPUISA.init(parsing:)) { options.cpu = CPUFeatures.detect().limited(to: tier) }
         let report = try ForwardBenchmark(
             modelDirectory: URL(fileURLWithPath: modelDirectory), inputs: URL(fileURLWithPath: inputs), options: options,
-            warmup: warmup, queryRuns: queryRuns, imageRuns: imageRuns
+            warmup: warmup, queryRuns: queryRuns, imageRuns: imageRuns, queryTokens: queryTokens
         ).run()
         print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
     }
