@@ -9,21 +9,24 @@ import Testing
 /// (Against the build before these bounds: +3 GB peaks, 388 MB answers, 5.5 GB kept.)
 @Suite(.timeLimit(.minutes(10)))
 struct AbuseMemoryTests {
-    /// kB fields of /proc/PID/status.
-    static func memory(_ pid: pid_t) -> (rss: Int, peak: Int) {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        func field(_ name: String) -> Int {
-            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return -1 }
+    /// The kB fields `names` ("Name:   123 kB" lines) of the /proc file at `path`; -1 for one missing.
+    static func kilobytes(_ names: [String], in path: String) -> [Int] {
+        let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+        return names.map { name in
+            guard let line = lines.first(where: { $0.hasPrefix(name + ":") }) else { return -1 }
             return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
         }
-        return (field("VmRSS"), field("VmHWM"))
+    }
+
+    /// kB fields of /proc/PID/status.
+    static func memory(_ pid: pid_t) -> (rss: Int, peak: Int) {
+        let fields = kilobytes(["VmRSS", "VmHWM"], in: "/proc/\(pid)/status")
+        return (fields[0], fields[1])
     }
 
     /// Anonymous memory (kB) of PID: the heap and stacks, not the mapped weight files.
     static func anonymous(_ pid: pid_t) -> Int {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Anonymous:") }) else { return -1 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
+        kilobytes(["Anonymous"], in: "/proc/\(pid)/smaps_rollup")[0]
     }
 
     /// A `side` x `side` 24-bit BMP of a gradient (12 MB at 2048).
