@@ -15,9 +15,8 @@ struct Linear: Sendable {
         /// for this CPU tier.
         case panels(Tensor, isa: CPUISA)
         /// For oneDNN's matmul (`Tensor.oneDNNLinear`): its blocked layout, or the plain weight
-        /// itself, read in place. `fusesGELU`: a GELU after it is oneDNN's post-op (always in
-        /// float32; in bfloat16 where `LinearPacking.vision` chose it).
-        case oneDNN(Tensor, fusesGELU: Bool)
+        /// itself, read in place. A GELU after it is oneDNN's post-op.
+        case oneDNN(Tensor)
     }
 
     init(weight: Tensor, bias: Tensor?, packed: PackedWeight? = nil) {
@@ -38,7 +37,7 @@ struct Linear: Sendable {
         switch packed {
         case .panels(let panels, let isa):
             return try x.panelLinear(packedWeight: panels, outFeatures: outFeatures, bias: bias, residual: residual, isa: isa)
-        case .oneDNN(let weight, _):
+        case .oneDNN(let weight):
             let y = try x.oneDNNLinear(weight: weight, bias: bias)
             return try residual.map { try $0 + y } ?? y
         case nil:
@@ -51,19 +50,15 @@ struct Linear: Sendable {
     /// without bias and then the bridge's one pass that adds the bias and applies the GELU: libtorch
     /// would copy the bias into the output before the product and run a tanh GELU ~3.5x slower
     /// than that pass (`Tensor.geluTanhInPlace`).
-    /// On oneDNN in float32 the GELU is its post-op, applied as the product is stored. In bfloat16
-    /// it is the post-op where `fusesGELU` says so (AMX, `LinearPacking.vision`), else a pass over
-    /// the rounded product, as the reference computes it. The post-op (on the float32
-    /// accumulator, rounded once) is closer to exact (mean error 4.5e-4 against 6.8e-4 on a random
+    /// On oneDNN the GELU is its post-op, applied to the float32 accumulator as the product is
+    /// stored, in bfloat16 too, where the reference rounds the product first and runs a GELU pass
+    /// over it. The post-op is closer to exact (mean error 4.5e-4 against 6.8e-4 on a random
     /// 512 x 64 -> 256 layer) and as faithful at full size (per-token cosine against float32,
     /// mixed min 0.999960 / mean 0.9999828 against 0.999962 / 0.9999821), but the tiny model's
     /// embeddings, which amplify one-ulp differences, follow it only in a reference run that
     /// computes fc1 the same way (make_precision_fixtures.py).
     func callAsFunction(_ x: Tensor, activation: GeluApproximation) throws -> Tensor {
-        if case .oneDNN(let weight, let fusesGELU) = packed {
-            guard fusesGELU else { return try x.oneDNNLinear(weight: weight, bias: bias).gelu(activation) }
-            return try x.oneDNNLinear(weight: weight, bias: bias, gelu: activation)
-        }
+        if case .oneDNN(let weight) = packed { return try x.oneDNNLinear(weight: weight, bias: bias, gelu: activation) }
         guard activation == .tanh, packed == nil, weight.device == .cpu, x.device == .cpu, weight.dtype == .float32,
             x.dtype == .float32
         else { return try callAsFunction(x).gelu(activation) }
@@ -80,12 +75,11 @@ struct Linear: Sendable {
     /// copy in the page cache; without one it is a private copy of this process.
     func packed(_ kernel: LinearPacking, name: String) throws -> Linear {
         guard packed == nil, weight.device == .cpu else { return self }
-        if case .oneDNNInPlace(let fusesBFloat16GELU) = kernel {
+        if case .oneDNNInPlace = kernel {
             guard Tensor.oneDNNAvailable, weight.isContiguous, weight.dtype == .float32 || weight.dtype == .bfloat16 else {
                 return self
             }
-            return Linear(
-                weight: weight, bias: bias, packed: .oneDNN(weight, fusesGELU: weight.dtype == .float32 || fusesBFloat16GELU))
+            return Linear(weight: weight, bias: bias, packed: .oneDNN(weight))
         }
         guard weight.dtype == .float32 else { return self }
         let packed: PackedWeight
@@ -104,7 +98,7 @@ struct Linear: Sendable {
                 isa: isa)
         case .oneDNN(let batchHint):
             guard Tensor.oneDNNAvailable else { return self }
-            packed = .oneDNN(try weight.oneDNNPackedLinearWeight(batchHint: batchHint), fusesGELU: true)
+            packed = .oneDNN(try weight.oneDNNPackedLinearWeight(batchHint: batchHint))
         }
         weight.adviseReclaim()
         return Linear(weight: weight, bias: bias, packed: packed)
@@ -153,25 +147,25 @@ enum LinearPacking: Sendable {
     /// oneDNN, packed for about this many input rows.
     case oneDNN(batchHint: Int)
     /// oneDNN's matmul on the weight where it lies (nothing copied, mapped weights stay shared),
-    /// the bias fused into its output (float32 or bfloat16 weights), and the GELU in float32, and
-    /// in bfloat16 where `fusesBFloat16GELU`.
-    case oneDNNInPlace(fusesBFloat16GELU: Bool)
+    /// the bias and a following GELU fused into its output (float32 or bfloat16 weights).
+    case oneDNNInPlace
 
     /// The vision tower's kernel: oneDNN in place on a CPU tier where it beats libtorch's linear
     /// (MKL in float32, oneDNN with a separate bias and GELU pass in bfloat16), else libtorch's.
     /// Measured on the tower's shapes at its 2-tile batch (2048 rows), 2 threads, Zen 4
     /// (AVX512_BF16): float32 12.6-51.6 ms against 18.3-65.2 (0.69-0.90x), bfloat16 with fc1's
     /// GELU 0.76-0.94x. On Zen 3 (AVX2) oneDNN's float32 products were 13 % slower than MKL's,
-    /// and its bfloat16 kernels need AVX-512. In bfloat16 the GELU is fused on AMX only: there
-    /// libtorch's bfloat16 GELU pass over fc1's output (10.5 ms of a ~58 ms 2-tile layer, Xeon with
-    /// AMX-BF16) is the largest cost after the products, and the tower took 4.6-5.6 s fused against
-    /// 5.9-6.4 s (alternating runs); on Zen 4 fusing it gained ~5 %, and that tier's reference run
-    /// keeps libtorch's pass. `isa`: the tier the model was resolved for, never above the hardware's.
+    /// and its bfloat16 kernels need AVX-512. In bfloat16 too fc1's GELU is oneDNN's post-op:
+    /// libtorch's bfloat16 GELU pass over fc1's output (SLEEF's tanh) was the largest cost after
+    /// the products. Xeon with AMX-BF16: 10.5 ms of a ~58 ms 2-tile layer, a 13-tile tower 4.6-5.6 s
+    /// fused against 5.9-6.4 s; Zen 5 with AVX512_BF16: 6 % of a page's samples, a 13-tile tower
+    /// 4.30-4.59 s fused against 4.44-5.74 s (medians 4.38-4.55 against 4.65-5.23; alternating runs).
+    /// `isa`: the tier the model was resolved for, never above the hardware's.
     static func vision(device: Device, dtype: DType, isa: CPUISA) -> LinearPacking {
         guard device == .cpu, Tensor.oneDNNAvailable else { return .none }
         switch dtype {
-        case .float32: return isa >= .avx512 ? .oneDNNInPlace(fusesBFloat16GELU: false) : .none
-        case .bfloat16: return isa >= .avx512BF16 ? .oneDNNInPlace(fusesBFloat16GELU: isa >= .amxBF16) : .none
+        case .float32: return isa >= .avx512 ? .oneDNNInPlace : .none
+        case .bfloat16: return isa >= .avx512BF16 ? .oneDNNInPlace : .none
         default: return .none
         }
     }

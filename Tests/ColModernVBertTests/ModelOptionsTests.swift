@@ -61,15 +61,6 @@ import Torch
             #expect(LinearPacking.vision(device: .cpu, dtype: dtype, isa: isa).name == name, "\(dtype) on \(isa)")
         }
         #expect(LinearPacking.vision(device: .cuda(0), dtype: .float32, isa: .amxBF16).name == "libtorch")
-        // In bfloat16 fc1's GELU is oneDNN's post-op on AMX only (float32 fuses it on every tier).
-        func fusesBFloat16GELU(_ isa: CPUISA) -> Bool? {
-            guard case .oneDNNInPlace(let fuses) = LinearPacking.vision(device: .cpu, dtype: .bfloat16, isa: isa) else { return nil }
-            return fuses
-        }
-        if Tensor.oneDNNAvailable {
-            #expect(fusesBFloat16GELU(.amxBF16) == true)
-            #expect(fusesBFloat16GELU(.avx512BF16) == false)
-        }
     }
 
     /// The tower's attention is the bridge's tile kernel only in bfloat16 on AVX512_BF16 without
@@ -102,7 +93,7 @@ import Torch
         #expect(capped.visionLinearKernel == "libtorch")
         let layer = try #require(native.vision.layers.first)
         for linear in [layer.fc1, layer.fc2, layer.attention.qkv, layer.attention.out, native.connector.projection] {
-            if case .oneDNN(let weight, _)? = linear.packed {
+            if case .oneDNN(let weight)? = linear.packed {
                 #expect(oneDNN)
                 let address = weight.withUnsafeBytes { $0.baseAddress }
                 #expect(address == linear.weight.withUnsafeBytes { $0.baseAddress }, "oneDNN reads the weight in place: no copy")

@@ -150,9 +150,10 @@ enum InventedCPU {
 
     @Test(arguments: FidelityTests.imageCases)
     func bfloat16ImagesMatchTheReferenceBFloat16Mode(_ name: String) throws {
-        // Measured: min 0.9915, mean 0.99956: the text tower's bfloat16 roundings fall elsewhere
-        // than the reference's (fused qkv, residual order), and this model amplifies each.
-        try checkAgainstReferenceMode(Self.bfloat16.get(), name, mode: "bfloat16", sameMode: 0.99, sameModeMean: 0.9995)
+        // Measured: min 0.9915, mean 0.99956 (AMX); min 0.99449, means 0.99948-0.99971 over the
+        // cases (Zen 5, AVX512_BF16, fc1's GELU fused): the text tower's bfloat16 roundings fall
+        // elsewhere than the reference's (fused qkv, residual order), and this model amplifies each.
+        try checkAgainstReferenceMode(Self.bfloat16.get(), name, mode: "bfloat16", sameMode: 0.99, sameModeMean: 0.9993)
     }
 
     @Test(arguments: FidelityTests.imageCases)
