@@ -1,4 +1,4 @@
-// e^t on 8 float lanes (AVX2 + FMA) and on 16 (AVX-512F), shared by the bridge's kernels that need an exp.
+// e^t on 8 float lanes (AVX2 + FMA), and for t ≤ 0 on 16 (AVX-512F), shared by the bridge's kernels that need an exp.
 //
 // n = round(t·log2 e), r = t − n·ln 2 (ln 2 in two parts), e^r by Cephes' degree-6 polynomial
 // for expf (its published coefficients, ~1 ulp on |r| ≤ ln2/2), 2^n into the exponent bits.
@@ -32,10 +32,10 @@ __attribute__((target("avx2,fma"))) inline __m256 exp_avx2(__m256 t) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(exponent));
 }
 
-// The same on 16 lanes (AVX-512F): the same clamp, reduction and polynomial, so both give the
-// same value for the same input.
-__attribute__((target("avx512f"))) inline __m512 exp_avx512(__m512 t) {
-    t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(kExpMinArgument)), _mm512_set1_ps(kExpMaxArgument));
+// e^t for t ≤ 0 on 16 lanes (AVX-512F), a softmax's case: the same reduction and polynomial,
+// 2^n applied by VSCALEFPS, so no clamp is needed (below −87.3 the result falls through the
+// subnormals to 0). −inf gives NaN: callers mask it.
+__attribute__((target("avx512f"))) inline __m512 exp_nonpositive_avx512(__m512 t) {
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341f)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), t);
@@ -47,8 +47,6 @@ __attribute__((target("avx512f"))) inline __m512 exp_avx512(__m512 t) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    const __m512i exponent = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(exponent));
+    return _mm512_scalef_ps(p, n);
 }
-
 }  // namespace ctorch
