@@ -56,6 +56,11 @@ struct ModelBenchmarkCommand: ParsableCommand {
         help: "Short text sequences' attention in the bridge's one pass (--no-short-attention: libtorch's operators).")
     var shortAttention = true
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Long float32 text sequences' attention on the bridge's AVX-512 kernel (--no-long-attention: libtorch's SDPA).")
+    var longAttention = true
+
     @Option(help: "Caps the CPU tier the model chooses its paths for (avx2, avx512, avx512_bf16, amx_bf16), as COLPALI_CPU_ISA does.")
     var cpuIsa: String?
 
@@ -74,6 +79,7 @@ struct ModelBenchmarkCommand: ParsableCommand {
             device: .cpu, dtype: dtype, visionTileBatch: tileBatch, cpuLinearKernel: kernel,
             sharedWeightsDirectory: sharedWeights.map { URL(fileURLWithPath: $0, isDirectory: true) }, visionDType: visionDtype)
         options.shortAttention = shortAttention
+        options.longAttention = longAttention
         if let tier = cpuIsa.flatMap(CPUISA.init(parsing:)) { options.cpu = CPUFeatures.detect().limited(to: tier) }
         let report = try ForwardBenchmark(
             modelDirectory: URL(fileURLWithPath: modelDirectory), inputs: URL(fileURLWithPath: inputs), options: options,

@@ -86,12 +86,17 @@ public final class ColModernVBertModel: Sendable {
         }
         textLinearKernel = packing.name
         // The tier precision was resolved for, never above what this CPU runs (tests invent CPUs).
-        let visionISA = min(precision.cpuISA ?? .baseline, CPUFeatures.detect().hardwareISA)
-        let visionPacking = LinearPacking.vision(device: device, dtype: precision.dtypes.vision, isa: visionISA)
+        let resolvedISA = min(precision.cpuISA ?? .baseline, CPUFeatures.detect().hardwareISA)
+        let visionPacking = LinearPacking.vision(device: device, dtype: precision.dtypes.vision, isa: resolvedISA)
         visionLinearKernel = visionPacking.name
         let bridgeAttention = SiglipAttention.usesBridgeAttention(
-            device: device, dtype: precision.dtypes.vision, isa: visionISA, headDim: config.vision.headDim)
-        text = try ModernBertModel(store: store, config: config.text, packing: packing, shortAttention: options.shortAttention)
+            device: device, dtype: precision.dtypes.vision, isa: resolvedISA, headDim: config.vision.headDim)
+        let longAttention =
+            options.longAttention
+            && ModernBertAttention.usesLongAttention(
+                device: device, dtype: dtype, isa: resolvedISA, headDim: config.text.headDim)
+        text = try ModernBertModel(
+            store: store, config: config.text, packing: packing, shortAttention: options.shortAttention, longAttention: longAttention)
         vision = try SiglipVisionModel(
             store: visionStore, stream: store, config: config.vision, packing: visionPacking, bridgeAttention: bridgeAttention)
         connector = try Connector(store: visionStore, config: config, packing: visionPacking)

@@ -31,6 +31,10 @@ public struct ModelOptions: Sendable, Equatable {
     /// softmax and values per head) instead of libtorch's ~12 operators; false keeps libtorch's
     /// for every length (tests compare the two).
     public var shortAttention: Bool = true
+    /// Longer float32 CPU text sequences (a page's tokens) run their attention on the bridge's
+    /// AVX-512 kernel (`Tensor.longAttention`) where the CPU tier has AVX-512, instead of
+    /// libtorch's flash attention; false keeps libtorch's (benchmarks compare the two).
+    public var longAttention: Bool = true
 
     public init(
         device: Device? = nil, dtype: DType? = nil, visionTileBatch: Int = 2, keepActivationMemory: Bool = true,

@@ -11,7 +11,9 @@ struct ModernBertLayer: Sendable {
     /// Keys on each side a sliding layer's tokens see; nil for a full layer.
     let window: Int?
 
-    init(store: WeightStore, index: Int, config: TextConfig, packing: LinearPacking, shortAttention: Bool) throws {
+    init(
+        store: WeightStore, index: Int, config: TextConfig, packing: LinearPacking, shortAttention: Bool, longAttention: Bool = false
+    ) throws {
         let prefix = "text_model.layers.\(index)"
         let hidden = config.hiddenSize
         attentionNorm =
@@ -19,7 +21,8 @@ struct ModernBertLayer: Sendable {
             ? nil
             : try store.layerNorm(prefix + ".attn_norm", size: hidden, bias: config.normBias, eps: config.normEps)
         attention = try ModernBertAttention(
-            store: store, prefix: prefix + ".attn", config: config, packing: packing, shortAttention: shortAttention)
+            store: store, prefix: prefix + ".attn", config: config, packing: packing, shortAttention: shortAttention,
+            longAttention: longAttention)
         mlpNorm = try store.layerNorm(prefix + ".mlp_norm", size: hidden, bias: config.normBias, eps: config.normEps)
         mlp = try ModernBertMLP(store: store, prefix: prefix + ".mlp", config: config, packing: packing)
         kind = config.layerTypes[index]

@@ -8,12 +8,15 @@ struct ModernBertModel: Sendable {
     let layers: [ModernBertLayer]
     let finalNorm: LayerNorm
 
-    init(store: WeightStore, config: TextConfig, packing: LinearPacking = .none, shortAttention: Bool = true) throws {
+    init(
+        store: WeightStore, config: TextConfig, packing: LinearPacking = .none, shortAttention: Bool = true, longAttention: Bool = false
+    ) throws {
         self.config = config
         embeddings = try TextEmbeddings(store: store, config: config)
         rotary = try RotaryEmbedding(config: config, device: store.device)
         layers = try (0..<config.numHiddenLayers).map {
-            try ModernBertLayer(store: store, index: $0, config: config, packing: packing, shortAttention: shortAttention)
+            try ModernBertLayer(
+                store: store, index: $0, config: config, packing: packing, shortAttention: shortAttention, longAttention: longAttention)
         }
         finalNorm = try store.layerNorm("text_model.final_norm", size: config.hiddenSize, bias: config.normBias, eps: config.normEps)
     }

@@ -121,6 +121,21 @@ extension Tensor {
     }
 }
 
+/// Attention of long float32 sequences on AVX-512, by the bridge (ModernBERT's attention over a
+/// page's tokens).
+extension Tensor {
+    /// Whether this CPU runs `longAttention` (AVX-512, enabled by the OS).
+    public static var longAttentionAvailable: Bool { ct_long_attention_available() != 0 }
+
+    /// softmax(q·kᵀ·scale, masked)·v: query [B, H, Lq, D], key and value [B, H, Lk, D] (float32
+    /// CPU, D a multiple of 16), mask nil or bool [1 or B, 1, Lq, Lk] (true: attend) → [B, H, Lq,
+    /// D], as `scaledDotProductAttention`. See `ct_long_attention` for the contract; an error where
+    /// `longAttentionAvailable` is false.
+    public static func longAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor?, scale: Double) throws -> Tensor {
+        try Tensor.make(ct_long_attention(query.handle, key.handle, value.handle, mask?.handle, scale))
+    }
+}
+
 /// Rotary self-attention of short sequences in one pass, by the bridge (ModernBERT's attention
 /// for text queries).
 extension Tensor {

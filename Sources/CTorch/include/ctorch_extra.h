@@ -81,6 +81,17 @@ int ct_tile_attention_available(void);
 /// error on a CPU without AVX512_BF16 (`ct_tile_attention_available`), never a silent fallback.
 ct_tensor ct_tile_attention(ct_tensor qkv, int64_t heads, double scale);
 
+/// 1 when this CPU and its OS can run `ct_long_attention` (AVX-512 F, BW, VL).
+int ct_long_attention_available(void);
+
+/// softmax(q·kᵀ·scale, keys where mask is false excluded)·v for each sequence b and head h, in
+/// float32: query [B, H, Lq, D], key and value [B, H, Lk, D] (float32 CPU, any strides; D a
+/// multiple of 16), mask null or bool [1 or B, 1, Lq, Lk] (true = attend) → [B, H, Lq, D]
+/// contiguous, as libtorch's scaled_dot_product_attention with a boolean mask; a query with no
+/// key to attend to gets zeros. For long sequences (its scratch holds a head's keys); an error
+/// on a CPU without AVX-512 (`ct_long_attention_available`), never a silent fallback.
+ct_tensor ct_long_attention(ct_tensor query, ct_tensor key, ct_tensor value, ct_tensor mask, double scale);
+
 #ifdef __cplusplus
 }
 #endif
