@@ -115,17 +115,26 @@ import Testing
         let cases: [(String, () throws -> Tensor)] = [
             ("bfloat16", { try Tensor.longAttention(query: good.to(.bfloat16), key: good, value: good, mask: nil, scale: 1) }),
             ("3-D", { try Tensor.longAttention(query: Tensor.zeros([2, 8, 64]), key: good, value: good, mask: nil, scale: 1) }),
-            ("head size 8", {
-                let odd = try Tensor.zeros([1, 2, 8, 8])
-                return try Tensor.longAttention(query: odd, key: odd, value: odd, mask: nil, scale: 1)
-            }),
-            ("keys and values differ", {
-                try Tensor.longAttention(query: good, key: good, value: Tensor.zeros([1, 2, 9, 64]), mask: nil, scale: 1)
-            }),
+            (
+                "head size 8",
+                {
+                    let odd = try Tensor.zeros([1, 2, 8, 8])
+                    return try Tensor.longAttention(query: odd, key: odd, value: odd, mask: nil, scale: 1)
+                }
+            ),
+            (
+                "keys and values differ",
+                {
+                    try Tensor.longAttention(query: good, key: good, value: Tensor.zeros([1, 2, 9, 64]), mask: nil, scale: 1)
+                }
+            ),
             ("float mask", { try Tensor.longAttention(query: good, key: good, value: good, mask: Tensor.ones([1, 1, 8, 8]), scale: 1) }),
-            ("mask of the wrong shape", {
-                try Tensor.longAttention(query: good, key: good, value: good, mask: Tensor.ones([1, 1, 8, 7]).to(.bool), scale: 1)
-            }),
+            (
+                "mask of the wrong shape",
+                {
+                    try Tensor.longAttention(query: good, key: good, value: good, mask: Tensor.ones([1, 1, 8, 7]).to(.bool), scale: 1)
+                }
+            ),
         ]
         for (name, call) in cases {
             #expect(throws: TorchError.self, "\(name)") { try call() }
