@@ -16,7 +16,9 @@
 #include "bridge.h"
 #include "ctorch_extra.h"
 #include "intraop.h"
-#include "vector_exp.h"
+
+#define CT_ATTENTION_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+#include "attention_rows.h"
 
 #include <immintrin.h>
 
@@ -49,16 +51,13 @@ struct Problem {
     float *out;  // [B, H, Lq, D]
 };
 
-// Scaled scores of up to kRows queries (rows `query_rows`, `valid` of them real) against keys
-// [0, padded) in `keys` ([padded/64, D, 64]); keys from `length` and those `mask_rows` excludes
-// on −inf; each row's maximum in `maxima`.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void score_block(const float *const *query_rows, const float *keys,
-                                                                       int64_t dim, int64_t padded, int64_t length,
-                                                                       const uint8_t *const *mask_rows, __m512 scale,
-                                                                       float *scores, float *maxima) {
-    const __m512 minus_infinity = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    __m512 top[kRows];
-    for (int r = 0; r < kRows; r++) top[r] = minus_infinity;
+// Scaled scores of up to kRows queries (rows `query_rows`) against keys [0, padded) in `keys`
+// ([padded/64, D, 64]); keys from `length` and those `mask_rows` excludes on −inf; each row's
+// maximum in `maxima`.
+CT_ATTENTION_TARGET void score_block(const float *const *query_rows, const float *keys, int64_t dim, int64_t padded,
+                                     int64_t length, const uint8_t *const *mask_rows, __m512 scale, float *scores,
+                                     float *maxima) {
+    ctorch::ScoreRows<kRows> rows(scores, padded, length);
     for (int64_t c0 = 0; c0 < padded; c0 += kKeys) {
         __m512 acc[kRows][4];
         for (int r = 0; r < kRows; r++)
@@ -75,25 +74,14 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void score_block(const floa
                 acc[r][3] = _mm512_fmadd_ps(q, k3, acc[r][3]);
             }
         }
-        for (int j = 0; j < 4; j++) {
-            const int64_t c = c0 + 16 * j;
-            const __mmask16 real = length - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (length > c ? length - c : 0)) - 1);
-            for (int r = 0; r < kRows; r++) {
-                __mmask16 allowed = real;
-                if (mask_rows != nullptr && real != 0)
-                    allowed = _mm_mask_cmpneq_epi8_mask(real, _mm_maskz_loadu_epi8(real, mask_rows[r] + c), _mm_setzero_si128());
-                const __m512 score = _mm512_mask_blend_ps(allowed, minus_infinity, _mm512_mul_ps(acc[r][j], scale));
-                _mm512_storeu_ps(scores + r * padded + c, score);
-                top[r] = _mm512_max_ps(top[r], score);
-            }
-        }
+        rows.store(acc, c0, scale, mask_rows);
     }
-    for (int r = 0; r < kRows; r++) maxima[r] = _mm512_reduce_max_ps(top[r]);
+    rows.maxima(maxima);
 }
 
 // out_rows[r][d0 ..< d0 + 16·Vectors] = Σ_c weights[r][c]·v[c][d0 ...] · inverse_sums[r], keys [0, length).
 template <int Vectors>
-__attribute__((target("avx512f"))) void weigh_values(const float *weights, int64_t padded, const Problem &p, int64_t b,
+CT_ATTENTION_TARGET void weigh_values(const float *weights, int64_t padded, const Problem &p, int64_t b,
                                                      int64_t h, int64_t d0, const float *inverse_sums, int valid,
                                                      float *const *out_rows) {
     __m512 acc[kRows][Vectors];
@@ -114,7 +102,7 @@ __attribute__((target("avx512f"))) void weigh_values(const float *weights, int64
     }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void head(const Problem &p, int64_t b, int64_t h, std::vector<float> &keys,
+CT_ATTENTION_TARGET void head(const Problem &p, int64_t b, int64_t h, std::vector<float> &keys,
                                                                 std::vector<float> &scores) {
     const int64_t L = p.keys, D = p.dim;
     const int64_t padded = (L + kKeys - 1) / kKeys * kKeys;
@@ -126,7 +114,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void head(const Problem &p,
         for (int64_t d = 0; d < D; d++) target[d * kKeys] = k[d];
     }
     const __m512 scale = _mm512_set1_ps(p.scale);
-    const __m512 minus_infinity = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
     const uint8_t *mask = p.mask != nullptr ? p.mask + b * p.mask_batch_stride : nullptr;
     for (int64_t i0 = 0; i0 < p.queries; i0 += kRows) {
         const int valid = static_cast<int>(std::min<int64_t>(kRows, p.queries - i0));
@@ -149,19 +136,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void head(const Problem &p,
                 inverse_sums[r] = 0.0f;
                 continue;
             }
-            const __m512 top = _mm512_set1_ps(maxima[r]);
-            __m512 sum_vector = _mm512_setzero_ps();
-            // e^(s − max) needs no clamp (s ≤ max); excluded keys (−inf, whose exp is NaN) are
-            // masked where there can be any: with a mask, and in the tail.
-            for (int64_t c = 0; c < padded; c += 16) {
-                const __m512 score = _mm512_loadu_ps(row + c);
-                __m512 weight = ctorch::exp_nonpositive_avx512(_mm512_sub_ps(score, top));
-                if (mask != nullptr || c + 16 > L)
-                    weight = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(score, minus_infinity, _CMP_NEQ_OQ), weight);
-                sum_vector = _mm512_add_ps(sum_vector, weight);
-                _mm512_storeu_ps(row + c, weight);
-            }
-            inverse_sums[r] = 1.0f / _mm512_reduce_add_ps(sum_vector);
+            inverse_sums[r] = 1.0f / ctorch::exponentiate_row(row, padded, L, mask != nullptr, maxima[r], ctorch::FloatWeights{row});
         }
         int64_t d0 = 0;
         for (; d0 + 64 <= D; d0 += 64) weigh_values<4>(scores.data(), padded, p, b, h, d0, inverse_sums, valid, out_rows);

@@ -24,7 +24,10 @@
 #include "bridge.h"
 #include "ctorch_extra.h"
 #include "intraop.h"
-#include "vector_exp.h"
+
+// The kernels' target (AVX512_BF16 CPUs all have BW and VL; `avx512_usable` checks them).
+#define CT_ATTENTION_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#include "attention_rows.h"
 
 #include <immintrin.h>
 
@@ -62,16 +65,13 @@ struct Scratch {
 
 inline uint32_t pair(uint16_t low, uint16_t high) { return uint32_t(low) | uint32_t(high) << 16; }
 
-__attribute__((target("avx512f,avx512bf16"))) inline __m512bh as_pairs(__m512i v) { return reinterpret_cast<__m512bh>(v); }
+CT_ATTENTION_TARGET inline __m512bh as_pairs(__m512i v) { return reinterpret_cast<__m512bh>(v); }
 
 // Scaled scores of the block's kRows queries against keys [0, padded), kKeys at a time, keys from
 // `real` on −inf, and each row's maximum.
-__attribute__((target("avx512f,avx512bf16"))) void score_block(const uint32_t *queries, const uint32_t *keys,
-                                                                int64_t pairs, int64_t padded, int64_t real,
-                                                                __m512 scale, float *scores, float *maxima) {
-    const __m512 minus_infinity = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    __m512 top[kRows];
-    for (int r = 0; r < kRows; r++) top[r] = minus_infinity;
+CT_ATTENTION_TARGET void score_block(const uint32_t *queries, const uint32_t *keys, int64_t pairs, int64_t padded,
+                                     int64_t real, __m512 scale, float *scores, float *maxima) {
+    ctorch::ScoreRows<kRows> rows(scores, padded, real);
     for (int64_t c0 = 0; c0 < padded; c0 += kKeys) {
         __m512 acc[kRows][4];
         for (int r = 0; r < kRows; r++)
@@ -90,23 +90,23 @@ __attribute__((target("avx512f,avx512bf16"))) void score_block(const uint32_t *q
                 acc[r][3] = _mm512_dpbf16_ps(acc[r][3], q, k3);
             }
         }
-        for (int j = 0; j < 4; j++) {
-            const int64_t c = c0 + 16 * j;
-            const __mmask16 valid = real - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (real > c ? real - c : 0)) - 1);
-            for (int r = 0; r < kRows; r++) {
-                const __m512 score = _mm512_mask_blend_ps(valid, minus_infinity, _mm512_mul_ps(acc[r][j], scale));
-                _mm512_storeu_ps(scores + r * padded + c, score);
-                top[r] = _mm512_max_ps(top[r], score);
-            }
-        }
+        rows.store(acc, c0, scale, nullptr);
     }
-    for (int r = 0; r < kRows; r++) maxima[r] = _mm512_reduce_max_ps(top[r]);
+    rows.maxima(maxima);
 }
+
+// The softmax weights as bfloat16, rounded to nearest even (as libtorch's flash attention rounds them).
+struct BFloat16Weights {
+    uint16_t *weights;
+    CT_ATTENTION_TARGET void operator()(int64_t c, __m512 w) const {
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(weights + c), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(w)));
+    }
+};
 
 // Σ_c weights[r][c]·v[c][d0 + ...] for the block's rows and Vectors·16 columns from d0, keys in
 // pairs (the weights rows as pairs along the keys, `values` as regrouped in Scratch).
 template <int Vectors>
-__attribute__((target("avx512f,avx512bf16"))) void weigh_values(const uint16_t *weights, const uint32_t *values,
+CT_ATTENTION_TARGET void weigh_values(const uint16_t *weights, const uint32_t *values,
                                                                  int64_t padded, int64_t dim, int64_t d0,
                                                                  __m512 (&acc)[kRows][Vectors]) {
     for (int r = 0; r < kRows; r++)
@@ -126,7 +126,7 @@ __attribute__((target("avx512f,avx512bf16"))) void weigh_values(const uint16_t *
 }
 
 template <int Vectors>
-__attribute__((target("avx512f,avx512bf16"))) void store_rows(__m512 (&acc)[kRows][Vectors], const float *inverse_sums,
+CT_ATTENTION_TARGET void store_rows(__m512 (&acc)[kRows][Vectors], const float *inverse_sums,
                                                                int valid, uint16_t *const *out_rows, int64_t d0) {
     for (int r = 0; r < valid; r++) {
         const __m512 inverse = _mm512_set1_ps(inverse_sums[r]);
@@ -138,7 +138,7 @@ __attribute__((target("avx512f,avx512bf16"))) void store_rows(__m512 (&acc)[kRow
     }
 }
 
-__attribute__((target("avx512f,avx512bf16"))) void head(const Problem &p, int64_t n, int64_t h, Scratch &s) {
+CT_ATTENTION_TARGET void head(const Problem &p, int64_t n, int64_t h, Scratch &s) {
     const int64_t P = p.patches, D = p.dim, pairs = D / 2;
     const int64_t padded = (P + kKeys - 1) / kKeys * kKeys;
     s.keys.assign(pairs * padded, 0);  // padding keys score 0 and are masked below
@@ -162,7 +162,6 @@ __attribute__((target("avx512f,avx512bf16"))) void head(const Problem &p, int64_
         for (int64_t d = 0; d < D; d++) target[d] = pair(last[d], 0);
     }
     const __m512 scale = _mm512_set1_ps(p.scale);
-    const __m512 minus_infinity = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
     for (int64_t i0 = 0; i0 < P; i0 += kRows) {
         const int valid = static_cast<int>(std::min<int64_t>(kRows, P - i0));
         for (int r = 0; r < kRows; r++) {
@@ -184,19 +183,7 @@ __attribute__((target("avx512f,avx512bf16"))) void head(const Problem &p, int64_
                 continue;
             }
             const float *scores = s.scores.data() + r * padded;
-            const __m512 top = _mm512_set1_ps(maxima[r]);
-            __m512 sum_vector = _mm512_setzero_ps();
-            // Scores are at most the maximum, so e^(s − max) needs no clamp; only the vectors
-            // holding padding keys (−inf, whose exp is NaN) are masked.
-            for (int64_t c = 0; c < padded; c += 16) {
-                const __m512 score = _mm512_loadu_ps(scores + c);
-                __m512 weight = ctorch::exp_nonpositive_avx512(_mm512_sub_ps(score, top));
-                if (c + 16 > P) weight = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(score, minus_infinity, _CMP_NEQ_OQ), weight);
-                sum_vector = _mm512_add_ps(sum_vector, weight);
-                _mm256_storeu_si256(reinterpret_cast<__m256i *>(weights + c),
-                                    reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(weight)));
-            }
-            inverse_sums[r] = 1.0f / _mm512_reduce_add_ps(sum_vector);
+            inverse_sums[r] = 1.0f / ctorch::exponentiate_row(scores, padded, P, false, maxima[r], BFloat16Weights{weights});
         }
         uint16_t *out_rows[kRows];
         for (int r = 0; r < valid; r++) out_rows[r] = p.out + (n * P + i0 + r) * p.heads * D + h * D;
